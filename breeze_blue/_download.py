@@ -1,0 +1,136 @@
+"""The download operation without I/O: building its request and reading its errors.
+
+This is the only module that imports the generated low-level client (``_breeze_blue_api``):
+the URL template and the error envelope come from the spec through it, so a change to
+``openapi.yaml`` reaches the facade in one place. Sending, reading and (later) retrying are
+left to the sync and async clients, which share everything here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from _breeze_blue_api.api.history.download_history_audio import _get_kwargs
+from _breeze_blue_api.models.error_envelope import ErrorEnvelope
+from _breeze_blue_api.models.known_error_code import KnownErrorCode
+
+from ._errors import APIError, error_from_response
+
+__all__ = [
+    "API_KEY_HEADER",
+    "KNOWN_ERROR_CODES",
+    "MAX_ERROR_BODY",
+    "audio_path",
+    "build_request",
+    "parse_error",
+    "redact",
+    "validate_history_item_id",
+]
+
+API_KEY_HEADER = "xi-api-key"
+# An error body is read only up to this size: a misbehaving proxy's endless page must not
+# fill memory, and a real envelope is a few hundred bytes.
+MAX_ERROR_BODY = 64 * 1024
+# Codes the spec names; the facade's code -> exception table is checked against it.
+KNOWN_ERROR_CODES = frozenset(code.value for code in KnownErrorCode)
+
+
+def validate_history_item_id(history_item_id: object) -> str:
+    """Check an id before any request is made; return it unchanged.
+
+    Raises:
+        TypeError: it is not a ``str``.
+        ValueError: it is empty, only whitespace, or ``.``/``..`` (which URL normalisation
+            would turn into another path, whatever the encoding).
+    """
+    if not isinstance(history_item_id, str):
+        raise TypeError(
+            f"history_item_id must be a str, not {type(history_item_id).__name__}; "
+            'for example client.history.download_audio("hist_01haudio")'
+        )
+    if not history_item_id.strip():
+        raise ValueError("history_item_id must not be empty or only whitespace")
+    if history_item_id in {".", ".."}:
+        raise ValueError(f"history_item_id {history_item_id!r} is not a valid identifier")
+    return history_item_id
+
+
+def audio_path(history_item_id: str) -> str:
+    """The request path, with the id percent-encoded as exactly one path segment."""
+    path = _get_kwargs(history_item_id=history_item_id)["url"]
+    assert isinstance(path, str)
+    return path
+
+
+def build_request(
+    http: httpx.Client | httpx.AsyncClient,
+    *,
+    base_url: httpx.URL,
+    history_item_id: str,
+    headers: dict[str, str],
+    timeout: httpx.Timeout | None,
+) -> httpx.Request:
+    """The download request for ``history_item_id`` (validated first), ready to send."""
+    validate_history_item_id(history_item_id)
+    # Join the raw, already-encoded path so the encoded `/` (%2F) in an id stays encoded.
+    raw_path = base_url.raw_path.rstrip(b"/") + audio_path(history_item_id).encode("ascii")
+    url = base_url.copy_with(raw_path=raw_path)
+    if timeout is None:
+        return http.build_request("GET", url, headers=headers)
+    return http.build_request("GET", url, headers=headers, timeout=timeout)
+
+
+def redact(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` fit to keep on an exception: the API key is not in it."""
+    headers = httpx.Headers(request.headers)
+    if API_KEY_HEADER in headers:
+        headers[API_KEY_HEADER] = "[redacted]"
+    return httpx.Request(request.method, request.url, headers=headers)
+
+
+def parse_error(response: httpx.Response, body: bytes) -> APIError:
+    """The typed error for a non-success ``response`` whose (capped) ``body`` was read.
+
+    Any body is accepted: a valid envelope gives its code, message and request id; an
+    empty, HTML or malformed body gives the class for the status and a readable message.
+    """
+    code, message, request_id = _read_envelope(body)
+    if message is None:
+        message = _describe_body(response, body)
+    return error_from_response(
+        status_code=response.status_code,
+        headers=response.headers,
+        code=code,
+        message=message,
+        request_id=request_id,
+        request=redact(response.request),
+    )
+
+
+def _read_envelope(body: bytes) -> tuple[str | None, str | None, str | None]:
+    try:
+        data: Any = json.loads(body)
+        envelope = ErrorEnvelope.from_dict(data)
+        detail = envelope.error
+        # An unknown code stays a plain str: the set is open by design.
+        code = detail.code.value if isinstance(detail.code, KnownErrorCode) else detail.code
+        code = code if isinstance(code, str) else None
+        message = detail.message if isinstance(detail.message, str) else None
+        request_id = detail.request_id if isinstance(detail.request_id, str) else None
+    # The generated model trusts its input; a wrong shape surfaces as any of these.
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None, None, None
+    return code or None, message, request_id
+
+
+def _describe_body(response: httpx.Response, body: bytes) -> str:
+    reason = response.reason_phrase or "error"
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return f"HTTP {response.status_code} {reason} (empty body)"
+    if "html" in response.headers.get("content-type", "").lower() or text.startswith("<"):
+        return f"HTTP {response.status_code} {reason} (HTML page, not an API error)"
+    snippet = " ".join(text.split())[:200]
+    return f"HTTP {response.status_code} {reason}: {snippet}"

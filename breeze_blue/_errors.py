@@ -1,0 +1,213 @@
+"""The exception hierarchy, and the one function that turns an HTTP error into it.
+
+Every error the SDK raises on purpose is a :class:`BreezeBlueError`. Errors the API sent are
+:class:`APIError` subclasses chosen by the envelope's ``code``, falling back to the HTTP status
+for a code this version does not know; transport failures are :class:`APIConnectionError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ._parsing import parse_retry_after
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BreezeBlueError",
+    "GenerationFailedError",
+    "GenerationNotReadyError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "error_from_response",
+]
+
+
+class BreezeBlueError(Exception):
+    """Base class of every error this SDK raises on purpose.
+
+    Example:
+        >>> try:
+        ...     audio = client.history.download_audio("hist_01haudio")
+        ... except BreezeBlueError as err:
+        ...     print("could not download:", err)
+    """
+
+
+class APIError(BreezeBlueError):
+    """The API answered with an error status.
+
+    Attributes:
+        status_code: The HTTP status, for example ``404``.
+        code: The envelope's ``error.code`` (``"RESOURCE_NOT_FOUND"``), or ``None`` when the
+            body was not a valid envelope.
+        message: The envelope's human-readable message, or a summary of the raw body.
+        request_id: The request's identifier, to quote to support, when the server gave one.
+        headers: The response headers.
+        request: The request that failed, with the API key removed from its headers.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        request_id: str | None = None,
+        headers: httpx.Headers | None = None,
+        request: httpx.Request | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.headers = headers if headers is not None else httpx.Headers()
+        self.request = request
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [f"{self.code}: {self.message}" if self.code else self.message]
+        parts.append(f"(status {self.status_code}")
+        if self.request_id:
+            parts[-1] += f", request_id {self.request_id}"
+        parts[-1] += ")"
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code!r}, code={self.code!r}, "
+            f"message={self.message!r}, request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(APIError):
+    """400 ``INVALID_REQUEST``: the request was malformed."""
+
+
+class AuthenticationError(APIError):
+    """401 ``UNAUTHENTICATED``: the API key is missing or invalid."""
+
+
+class PermissionDeniedError(APIError):
+    """403 ``PERMISSION_DENIED``: the key may not access this history item."""
+
+
+class NotFoundError(APIError):
+    """404 ``RESOURCE_NOT_FOUND``: the audio does not exist or is no longer available."""
+
+
+class _RetryAfterMixin(APIError):
+    """An error that says how long to wait before asking again.
+
+    ``retry_after`` is read once, when the error is made, so that an HTTP-date is measured
+    against the moment the response arrived.
+    """
+
+    retry_after: float | None
+    """Seconds to wait, from ``Retry-After`` (delta-seconds or HTTP-date), or ``None``."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = parse_retry_after(self.headers.get("retry-after"))
+
+
+class GenerationNotReadyError(_RetryAfterMixin):
+    """409 ``GENERATION_NOT_READY``: the history item is still running.
+
+    ``retry_after`` says how many seconds the server asked to wait before trying again.
+    """
+
+
+class GenerationFailedError(APIError):
+    """422 ``GENERATION_FAILED``: the generation failed and will never become ready."""
+
+
+class RateLimitError(_RetryAfterMixin):
+    """429 ``RATE_LIMITED``: too many requests; ``retry_after`` says how long to wait."""
+
+
+class InternalServerError(_RetryAfterMixin):
+    """A 5xx status (``INTERNAL_ERROR``, ``SERVICE_UNAVAILABLE``): the server failed."""
+
+
+class APIConnectionError(BreezeBlueError):
+    """The request or the response body could not travel: refused, reset, cut short.
+
+    The underlying ``httpx`` exception is chained as ``__cause__``.
+    """
+
+    def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None):
+        self.request = request
+        super().__init__(message)
+
+
+class APITimeoutError(APIConnectionError):
+    """The server did not answer (or stopped sending) within the client's timeout."""
+
+    def __init__(
+        self, message: str = "Request timed out.", *, request: httpx.Request | None = None
+    ):
+        super().__init__(message, request=request)
+
+
+_BY_CODE: Mapping[str, type[APIError]] = {
+    "INVALID_REQUEST": BadRequestError,
+    "UNAUTHENTICATED": AuthenticationError,
+    "PERMISSION_DENIED": PermissionDeniedError,
+    "RESOURCE_NOT_FOUND": NotFoundError,
+    "GENERATION_NOT_READY": GenerationNotReadyError,
+    "GENERATION_FAILED": GenerationFailedError,
+    "RATE_LIMITED": RateLimitError,
+    "INTERNAL_ERROR": InternalServerError,
+    "SERVICE_UNAVAILABLE": InternalServerError,
+}
+
+_BY_STATUS: Mapping[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: GenerationNotReadyError,
+    422: GenerationFailedError,
+    429: RateLimitError,
+}
+
+
+def error_class_for(status_code: int, code: str | None) -> type[APIError]:
+    """The exception class for an error response: by ``code`` first, then by status."""
+    if code is not None and code in _BY_CODE:
+        return _BY_CODE[code]
+    if status_code in _BY_STATUS:
+        return _BY_STATUS[status_code]
+    if status_code >= 500:
+        return InternalServerError
+    return APIError
+
+
+def error_from_response(
+    *,
+    status_code: int,
+    headers: httpx.Headers,
+    code: str | None,
+    message: str,
+    request_id: str | None,
+    request: httpx.Request | None = None,
+) -> APIError:
+    """Build the typed error for an error response whose body has already been parsed."""
+    cls = error_class_for(status_code, code)
+    return cls(
+        message,
+        status_code=status_code,
+        code=code,
+        request_id=request_id or headers.get("x-request-id"),
+        headers=headers,
+        request=request,
+    )
