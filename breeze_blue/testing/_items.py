@@ -158,7 +158,7 @@ def default_items() -> dict[str, Item]:
     }
     for media_type in AUDIO_MEDIA_TYPES:
         subtype = media_type.split("/")[1]
-        items[f"hist_{subtype}"] = Ready(media_type=media_type, size=48 * 1024 + 17)
+        items[f"hist_{subtype}"] = Ready(media_type=media_type, size=4 * 1024 + 17)
     items.update(
         {
             "hist_running": running("2"),
