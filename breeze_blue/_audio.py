@@ -38,6 +38,7 @@ class Audio:
     def __init__(self, response: httpx.Response, *, history_item_id: str) -> None:
         self._response = response
         self._history_item_id = history_item_id
+        self._started = False
 
     @property
     def history_item_id(self) -> str:
@@ -86,10 +87,11 @@ class Audio:
         :class:`~breeze_blue.APIConnectionError` rather than ending quietly, so truncated
         audio is never mistaken for complete audio.
         """
-        if self._response.is_stream_consumed:
+        if self._started:
             raise BreezeBlueError(
                 "this Audio has already been read; download it again to read it twice"
             )
+        self._started = True
         expected = (
             self.content_length if not self._response.headers.get("content-encoding") else None
         )
