@@ -27,7 +27,7 @@ generate: $(STAMP)
 check-generated: $(STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(GENERATE) --output-path "$$tmp/$(GEN_PACKAGE)" >/dev/null && \
-	diff -r "$$tmp/$(GEN_PACKAGE)" generated/$(GEN_PACKAGE) && \
+	diff -r -x __pycache__ "$$tmp/$(GEN_PACKAGE)" generated/$(GEN_PACKAGE) && \
 	echo "generated/ matches openapi.yaml"
 
 spec: $(STAMP)
