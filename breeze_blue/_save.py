@@ -119,9 +119,11 @@ def _create_temp(destination: Path) -> tuple[int, Path]:
     # os.open with 0o666 lets the umask decide the final permissions, as for any new file
     # (mkstemp would leave 0o600); O_EXCL makes the name ours alone.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    # At most 64 bytes of the name (not characters: filesystems count bytes), so a name near
+    # the 255-byte limit still leaves room for the suffix.
+    prefix = os.fsencode(destination.name)[:64].decode("utf-8", errors="ignore")
     for _ in range(100):
-        # Shortened so a name near the filesystem's limit still leaves room for the suffix.
-        temp = destination.with_name(f".{destination.name[:64]}.{secrets.token_hex(4)}.part")
+        temp = destination.with_name(f".{prefix}.{secrets.token_hex(4)}.part")
         try:
             return os.open(temp, flags, 0o666), temp
         except FileExistsError:
