@@ -95,10 +95,10 @@ def parse_error(response: httpx.Response, body: bytes) -> APIError:
 
     Any body is accepted: a valid envelope gives its code, message and request id; an
     empty, HTML or malformed body gives the class for the status and a readable message.
+    Text from the server is made printable, so an error can always be logged or shown.
     """
     code, message, request_id = _read_envelope(body)
-    if message is None:
-        message = _describe_body(response, body)
+    message = _printable(message or "") or _describe_body(response, body)
     return error_from_response(
         status_code=response.status_code,
         headers=response.headers,
@@ -112,25 +112,37 @@ def parse_error(response: httpx.Response, body: bytes) -> APIError:
 def _read_envelope(body: bytes) -> tuple[str | None, str | None, str | None]:
     try:
         data: Any = json.loads(body)
-        envelope = ErrorEnvelope.from_dict(data)
-        detail = envelope.error
-        # An unknown code stays a plain str: the set is open by design.
-        code = detail.code.value if isinstance(detail.code, KnownErrorCode) else detail.code
-        code = code if isinstance(code, str) else None
-        message = detail.message if isinstance(detail.message, str) else None
-        request_id = detail.request_id if isinstance(detail.request_id, str) else None
-    # The generated model trusts its input; a wrong shape surfaces as any of these.
+        # The generated model trusts its input (it would read a list of pairs as a dict).
+        if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
+            return None, None, None
+        detail = ErrorEnvelope.from_dict(data).error
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None, None, None
-    return code or None, message, request_id
+    # An unknown code stays a plain str: the set is open by design.
+    code = detail.code.value if isinstance(detail.code, KnownErrorCode) else detail.code
+    message = detail.message if isinstance(detail.message, str) else None
+    request_id = detail.request_id if isinstance(detail.request_id, str) else None
+    return _identifier(code), message, _identifier(request_id)
+
+
+def _identifier(value: object) -> str | None:
+    if isinstance(value, str) and 0 < len(value) <= 200 and value.isascii() and value.isprintable():
+        return value
+    return None
+
+
+def _printable(text: str, limit: int = 500) -> str:
+    # Escape sequences, NUL or lone surrogates from a server must not reach a terminal or log.
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 def _describe_body(response: httpx.Response, body: bytes) -> str:
     reason = response.reason_phrase or "error"
-    text = body.decode("utf-8", errors="replace").strip()
+    text = _printable(body.decode("utf-8", errors="replace"), limit=200)
     if not text:
         return f"HTTP {response.status_code} {reason} (empty body)"
     if "html" in response.headers.get("content-type", "").lower() or text.startswith("<"):
         return f"HTTP {response.status_code} {reason} (HTML page, not an API error)"
-    snippet = " ".join(text.split())[:200]
-    return f"HTTP {response.status_code} {reason}: {snippet}"
+    return f"HTTP {response.status_code} {reason}: {text}"

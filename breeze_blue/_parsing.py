@@ -22,7 +22,7 @@ __all__ = [
     "safe_filename",
 ]
 
-_DELTA_SECONDS = re.compile(r"\d{1,15}(?:\.\d{1,9})?")
+_DELTA_SECONDS = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,9})?")
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -61,7 +61,7 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _PARAM = re.compile(
-    rf"""\s*;\s*(?P<name>{_TOKEN})\s*=\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^;\s]*))""",
+    rf"""\s*;\s*(?P<name>{_TOKEN})\s*=\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^;\s"]*))""",
     re.DOTALL,
 )
 _EXT_VALUE = re.compile(r"(?P<charset>[A-Za-z0-9!#$%&+^_`{}~-]*)'[A-Za-z0-9-]*'(?P<value>.*)")
@@ -122,20 +122,25 @@ def _decode_ext_value(value: str) -> str | None:
         return None
 
 
+_SUPERSCRIPT_DIGITS = "\u00b9\u00b2\u00b3"
 _WINDOWS_RESERVED = frozenset(
-    ["CON", "PRN", "AUX", "NUL"]
-    + [f"COM{i}" for i in range(1, 10)]
-    + [f"LPT{i}" for i in range(1, 10)]
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{port}{n}" for port in ("COM", "LPT") for n in "123456789" + _SUPERSCRIPT_DIGITS]
 )
+# Characters Windows refuses in names; `:` would also make "C:x" a drive-relative path.
+_WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*]')
+_EDGE_JUNK = re.compile(r"^[\s.]+|[\s.]+$")
 _MAX_NAME_BYTES = 200  # below every common filesystem's 255, leaving room for temp suffixes
 
 
 def safe_filename(name: str) -> str | None:
     """Reduce a server-suggested name to a safe base name, or ``None`` if nothing is left.
 
-    Drops any directory part (``/`` or ``\\``), control and NUL characters and leading dots,
-    renames Windows device names (``CON`` → ``_CON``) and shortens very long names while
-    keeping the extension, so the result can only ever name a file inside the chosen folder.
+    Drops any directory part (``/`` or ``\\``), control characters, characters Windows
+    forbids (``:`` included, so no drive letter survives), leading and trailing dots and
+    spaces; renames Windows device names (``CON`` → ``_CON``) and shortens very long names
+    while keeping the extension. The result can only ever name a file inside the chosen
+    folder, on any platform.
 
     Example:
         >>> safe_filename("..\\\\..\\\\boot.ini")
@@ -144,21 +149,21 @@ def safe_filename(name: str) -> str | None:
     name = unicodedata.normalize("NFC", name)
     name = re.split(r"[/\\]", name)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = name.strip().lstrip(".").strip()
-    # Windows drops trailing dots and spaces itself, which could merge two names.
-    name = name.rstrip(". ")
-    if not name:
-        return None
-    stem, dot, ext = name.partition(".")
-    if stem.upper() in _WINDOWS_RESERVED:
-        name = "_" + name
+    name = _WINDOWS_FORBIDDEN.sub("_", name)
+    # Leading dots would hide the file; trailing ones Windows drops, merging two names.
+    name = _EDGE_JUNK.sub("", name)
     if len(name.encode("utf-8")) > _MAX_NAME_BYTES:
         stem, dot, ext = name.rpartition(".")
         if not dot or len(ext) > 16:
             stem, ext = name, ""
         keep = _MAX_NAME_BYTES - len(ext.encode("utf-8")) - (1 if ext else 0)
         stem = stem.encode("utf-8")[:keep].decode("utf-8", errors="ignore")
-        name = f"{stem}.{ext}" if ext else stem
+        stem = _EDGE_JUNK.sub("", stem)
+        name = f"{stem}.{ext}" if ext and stem else stem or ext
+    if not name:
+        return None
+    if name.split(".", 1)[0].rstrip().upper() in _WINDOWS_RESERVED:
+        name = "_" + name
     return name
 
 

@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 import json
 import secrets
+import sys
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -142,6 +143,11 @@ class _HTTPServer(ThreadingHTTPServer):
     ) -> None:
         self.reference = reference
         super().__init__(address, handler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up (an abandoned download, a closed pool) is not an error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Handler(BaseHTTPRequestHandler):
