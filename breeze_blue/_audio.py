@@ -2,22 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 
 import httpx
 
-from ._errors import APIConnectionError, APITimeoutError, BreezeBlueError
+from ._errors import BreezeBlueError, IncompleteDownloadError, connection_error
 from ._parsing import parse_content_disposition
 
-__all__ = ["Audio", "transport_error"]
+__all__ = ["Audio", "Reopen", "content_length", "expected_length", "stream_body"]
+
+Reopen = Callable[[Mapping[str, str], int], httpx.Response]
+"""Ask again for the same audio, with extra headers (``Range``), as retry number N."""
 
 
-def transport_error(exc: httpx.TransportError) -> APIConnectionError:
-    """The SDK's error for a failure of the connection itself (raise it ``from exc``)."""
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"Request timed out: {exc}")
-    return APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}")
+def content_length(headers: httpx.Headers) -> int | None:
+    """``content-length`` as an int, or ``None`` when absent or malformed."""
+    value = headers.get("content-length", "")
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def expected_length(response: httpx.Response) -> int | None:
+    """How many body bytes must arrive for the body to be complete, when that is known."""
+    # With a content-encoding, content-length counts encoded bytes, not what we are given.
+    if response.headers.get("content-encoding", "identity").lower() != "identity":
+        return None
+    return content_length(response.headers)
+
+
+def stream_body(response: httpx.Response, chunk_size: int | None = None) -> Iterator[bytes]:
+    """The body of ``response`` as it arrives, as typed errors if it breaks off; then closes it."""
+    expected = expected_length(response)
+    received = 0
+    try:
+        for chunk in response.iter_bytes(chunk_size):
+            received += len(chunk)
+            yield chunk
+    except httpx.TransportError as exc:
+        if expected is not None and received < expected:
+            raise IncompleteDownloadError(received, expected) from exc
+        raise connection_error(exc) from exc
+    finally:
+        response.close()
+    if expected is not None and received != expected:
+        raise IncompleteDownloadError(received, expected)
 
 
 class Audio:
@@ -35,9 +63,20 @@ class Audio:
         ...         sink.write(chunk)
     """
 
-    def __init__(self, response: httpx.Response, *, history_item_id: str) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        history_item_id: str,
+        reopen: Reopen | None = None,
+        max_retries: int = 0,
+    ) -> None:
         self._response = response
+        # Metadata stays that of the first answer, even after save() resumed with a 206.
+        self._headers = response.headers
         self._history_item_id = history_item_id
+        self._reopen = reopen
+        self._max_retries = max_retries
         self._started = False
 
     @property
@@ -48,12 +87,12 @@ class Audio:
     @property
     def headers(self) -> httpx.Headers:
         """All response headers."""
-        return self._response.headers
+        return self._headers
 
     @property
     def content_type(self) -> str | None:
         """The media type, for example ``"audio/mpeg"`` (parameters dropped), or ``None``."""
-        value = self._response.headers.get("content-type")
+        value = self._headers.get("content-type")
         if not value:
             return None
         return value.split(";", 1)[0].strip().lower() or None
@@ -61,19 +100,18 @@ class Audio:
     @property
     def filename(self) -> str | None:
         """The server's suggested filename from ``content-disposition``, made safe, or ``None``."""
-        return parse_content_disposition(self._response.headers.get("content-disposition"))
+        return parse_content_disposition(self._headers.get("content-disposition"))
 
     @property
     def api_key_id(self) -> str | None:
         """The public id of the API key that authenticated the request (never the key)."""
-        value: str | None = self._response.headers.get("x-breeze-api-key-id")
+        value: str | None = self._headers.get("x-breeze-api-key-id")
         return value
 
     @property
     def content_length(self) -> int | None:
         """The body's size in bytes when the server said it, else ``None``."""
-        value = self._response.headers.get("content-length", "")
-        return int(value) if value.isascii() and value.isdigit() else None
+        return content_length(self._headers)
 
     @property
     def closed(self) -> bool:
@@ -84,30 +122,12 @@ class Audio:
         """Yield the body as it arrives (or in ``chunk_size`` pieces).
 
         A connection that drops, or a body shorter than ``content-length``, raises
-        :class:`~breeze_blue.APIConnectionError` rather than ending quietly, so truncated
-        audio is never mistaken for complete audio.
+        :class:`~breeze_blue.APIConnectionError` (:class:`~breeze_blue.IncompleteDownloadError`
+        when bytes are missing) rather than ending quietly: truncated audio is never mistaken
+        for complete audio. :func:`~breeze_blue.save` goes further and resumes by itself.
         """
-        if self._started:
-            raise BreezeBlueError(
-                "this Audio has already been read; download it again to read it twice"
-            )
-        self._started = True
-        expected = (
-            self.content_length if not self._response.headers.get("content-encoding") else None
-        )
-        received = 0
-        try:
-            for chunk in self._response.iter_bytes(chunk_size):
-                received += len(chunk)
-                yield chunk
-        except httpx.TransportError as exc:
-            raise transport_error(exc) from exc
-        finally:
-            self._response.close()
-        if expected is not None and received != expected:
-            raise APIConnectionError(
-                f"audio body ended after {received} of {expected} bytes; the download is incomplete"
-            )
+        self._claim()
+        return stream_body(self._response, chunk_size)
 
     def read(self) -> bytes:
         """The whole body at once. Prefer :func:`breeze_blue.save` for large audio."""
@@ -116,6 +136,24 @@ class Audio:
     def close(self) -> None:
         """Release the connection without reading the rest of the body."""
         self._response.close()
+
+    def _take_response(self) -> httpx.Response:
+        """For save(): the response to read, once."""
+        self._claim()
+        return self._response
+
+    def _swap(self, response: httpx.Response) -> httpx.Response:
+        """For save(): carry on with a fresh response (a resume), closing the old one."""
+        self._response.close()
+        self._response = response
+        return response
+
+    def _claim(self) -> None:
+        if self._started:
+            raise BreezeBlueError(
+                "this Audio has already been read; download it again to read it twice"
+            )
+        self._started = True
 
     def __enter__(self) -> Audio:
         return self

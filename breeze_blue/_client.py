@@ -2,65 +2,56 @@
 
 from __future__ import annotations
 
-import os
+import time
+from collections.abc import Callable, Mapping
 from types import TracebackType
+from typing import Any
 
 import httpx
 
-from ._audio import Audio, transport_error
-from ._download import API_KEY_HEADER, MAX_ERROR_BODY, build_request, parse_error
-from ._errors import BreezeBlueError
-from ._version import __version__
+from ._audio import Audio
+from ._download import MAX_ERROR_BODY
+from ._options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, make_settings
+from ._policy import Flow, ReadBody, Send, Settings, Sleep, backoff_delay, download_flow
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "BreezeBlue", "History"]
+__all__ = ["BreezeBlue", "History", "run_sync"]
 
-DEFAULT_BASE_URL = "https://api.breeze.blue"
-# A whole minute to start a large download, but a dead server is noticed in ten seconds.
-DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-USER_AGENT = f"breeze-blue-python/{__version__}"
+_UNSET: Any = object()
 
 
-def _resolve_api_key(api_key: str | None) -> str:
-    if api_key is None:
-        api_key = os.environ.get("BREEZE_API_KEY")
-    if not api_key:
-        raise BreezeBlueError(
-            "No API key: pass BreezeBlue(api_key=...) or set the BREEZE_API_KEY "
-            "environment variable."
-        )
-    if not isinstance(api_key, str):
-        raise TypeError(f"api_key must be a str, not {type(api_key).__name__}")
-    # Never echo the key itself: the message may end up in a log.
-    if not api_key.isascii() or not api_key.isprintable() or any(c.isspace() for c in api_key):
-        raise ValueError(
-            "api_key contains whitespace, control or non-ASCII characters; "
-            "check for a stray newline or quote where it was copied from"
-        )
-    return api_key
+def run_sync(flow: Flow, http: httpx.Client, sleep: Callable[[float], None]) -> httpx.Response:
+    """Carry out a download flow's I/O requests with blocking calls."""
+    answer: object = None
+    while True:
+        try:
+            action = flow.send(answer)
+        except StopIteration as done:
+            response: httpx.Response = done.value
+            return response
+        if isinstance(action, Send):
+            try:
+                answer = http.send(action.request, stream=True)
+            except httpx.TransportError as exc:
+                answer = exc
+        elif isinstance(action, Sleep):
+            sleep(action.seconds)
+            answer = None
+        else:
+            answer = _read_capped(action)
 
 
-def _resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
-    if base_url is None:
-        base_url = os.environ.get("BREEZE_BASE_URL") or DEFAULT_BASE_URL
+def _read_capped(action: ReadBody) -> bytes:
+    body = bytearray()
     try:
-        url = httpx.URL(str(base_url))
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise ValueError(f"base_url {str(base_url)!r} is not a valid URL") from exc
-    if url.scheme not in {"http", "https"} or not url.host:
-        raise ValueError(
-            f"base_url must be an http:// or https:// URL with a host, not {str(base_url)!r}"
-        )
-    if url.query or url.fragment:
-        raise ValueError(f"base_url must not have a query or fragment: {str(base_url)!r}")
-    return url
-
-
-def _resolve_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
-    if isinstance(timeout, httpx.Timeout):
-        return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    return httpx.Timeout(float(timeout), connect=min(float(timeout), 10.0))
+        for chunk in action.response.iter_bytes():
+            body += chunk
+            if len(body) >= MAX_ERROR_BODY:
+                break
+    except httpx.TransportError:
+        pass  # an error body cut short is still an error; what arrived is enough
+    finally:
+        action.response.close()
+    return bytes(body[:MAX_ERROR_BODY])
 
 
 class History:
@@ -69,59 +60,57 @@ class History:
     def __init__(self, client: BreezeBlue) -> None:
         self._client = client
 
-    def download_audio(self, history_item_id: str) -> Audio:
-        """Download the audio of a completed history item.
+    def download_audio(
+        self, history_item_id: str, *, wait: bool = False, wait_timeout: float = 300.0
+    ) -> Audio:
+        """Download the audio of a history item.
 
         The request is sent now and its status checked before this returns; only the body
-        is left to stream, through the returned :class:`Audio`.
+        is left to stream, through the returned :class:`Audio`. Connection failures, 408,
+        429 and 5xx answers are retried (``max_retries``), honouring ``Retry-After``.
 
         Args:
             history_item_id: History item identifier returned by generation responses or
                 ``GET /v1/history``. Any string is sent as exactly one path segment.
+            wait: If the item is still generating, poll (as ``Retry-After`` says, about
+                every second otherwise) until it is ready instead of raising at once.
+            wait_timeout: With ``wait=True``, give up after this many seconds.
 
         Raises:
-            TypeError, ValueError: the id is not a non-empty ``str`` (no request is sent).
+            TypeError, ValueError: the id is not a non-empty ``str`` (nothing is sent).
             NotFoundError: the audio does not exist or is no longer available.
-            GenerationNotReadyError: the item is still running; see ``retry_after``.
+            GenerationNotReadyError: the item is still running (``retry_after``; with
+                ``wait=True``, it still was after ``wait_timeout``: see ``waited``).
             GenerationFailedError: the generation failed and will never be ready.
             AuthenticationError, PermissionDeniedError, RateLimitError, InternalServerError,
-            APIError: the other errors of the API.
+            APIError: the other errors of the API, once retries are spent.
             APIConnectionError, APITimeoutError: the request could not be completed.
 
         Example:
-            >>> audio = client.history.download_audio("hist_01haudio")
+            >>> audio = client.history.download_audio("hist_01haudio", wait=True)
             >>> save(audio, Path("history.mp3"))
         """
         client = self._client
-        request = build_request(
-            client._http,
-            base_url=client.base_url,
-            history_item_id=history_item_id,
-            headers=client._headers,
-            timeout=client._timeout,
+        if not isinstance(wait_timeout, int | float) or not wait_timeout >= 0:
+            raise ValueError(f"wait_timeout must be a number of seconds >= 0, not {wait_timeout!r}")
+        flow = download_flow(
+            client._http, client._settings, history_item_id, wait=wait, wait_timeout=wait_timeout
         )
-        try:
-            response = client._http.send(request, stream=True)
-        except httpx.TransportError as exc:
-            raise transport_error(exc) from exc
-        if response.status_code == 200:
-            return Audio(response, history_item_id=history_item_id)
-        try:
-            body = _read_capped(response)
-        except httpx.TransportError:
-            body = b""
-        finally:
-            response.close()
-        raise parse_error(response, body)
+        response = run_sync(flow, client._http, client._sleep)
 
+        def reopen(headers: Mapping[str, str], retry: int) -> httpx.Response:
+            client._sleep(backoff_delay(client._settings.policy, retry))
+            again = download_flow(
+                client._http, client._settings, history_item_id, extra_headers=headers
+            )
+            return run_sync(again, client._http, client._sleep)
 
-def _read_capped(response: httpx.Response) -> bytes:
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) >= MAX_ERROR_BODY:
-            break
-    return bytes(body[:MAX_ERROR_BODY])
+        return Audio(
+            response,
+            history_item_id=history_item_id,
+            reopen=reopen,
+            max_retries=client._settings.policy.max_retries,
+        )
 
 
 class BreezeBlue:
@@ -133,12 +122,18 @@ class BreezeBlue:
             ``https://api.breeze.blue``.
         timeout: Seconds to wait for the server (a number, or an ``httpx.Timeout``).
             Ignored when you pass ``http_client``, whose own settings are kept.
+        max_retries: How often a failed request (connection error, timeout, 408, 429,
+            5xx) or a broken download in :func:`save` is tried again. ``0`` turns it off.
         http_client: Your own ``httpx.Client`` (proxies, custom transports). The SDK never
             changes its settings and never closes it.
+        allow_insecure_http: Allow sending the key over plain ``http://`` to a host that is
+            not this machine. Off by default: the key would cross the network readable.
+        sleep, clock: How the client waits and tells the time (``time.sleep``,
+            ``time.time``); tests pass fakes so retries take no real time.
 
     Raises:
         BreezeBlueError: no API key was given or found in the environment.
-        ValueError: the key, URL or timeout is malformed.
+        ValueError: the key, URL, timeout or retry count is malformed.
 
     Example:
         >>> from breeze_blue import BreezeBlue, save
@@ -152,28 +147,77 @@ class BreezeBlue:
         *,
         base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
+        allow_insecure_http: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        key = _resolve_api_key(api_key)
-        self.base_url: httpx.URL = _resolve_base_url(base_url)
-        """The API's address requests are sent to."""
-        self._headers = {API_KEY_HEADER: key, "accept": "audio/*, application/json"}
-        if http_client is None:
-            self._timeout: httpx.Timeout | None = _resolve_timeout(timeout)
-            self._http = httpx.Client(headers={"user-agent": USER_AGENT})
-            self._owns_http = True
-        else:
-            if not isinstance(http_client, httpx.Client):
-                raise TypeError(
-                    f"http_client must be an httpx.Client, not {type(http_client).__name__}"
-                )
-            self._timeout = None
-            self._http = http_client
-            self._owns_http = False
-            if http_client.headers.get("user-agent", "").startswith("python-httpx/"):
-                self._headers["user-agent"] = USER_AGENT
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise TypeError(
+                f"http_client must be an httpx.Client, not {type(http_client).__name__}"
+            )
+        self._options: dict[str, Any] = {
+            "api_key": api_key,
+            "base_url": base_url,
+            # A caller's own client keeps its own timeouts.
+            "timeout": timeout if http_client is None else None,
+            "max_retries": max_retries,
+            "allow_insecure_http": allow_insecure_http,
+            "clock": clock,
+            "user_agent": http_client is None
+            or http_client.headers.get("user-agent", "").startswith("python-httpx/"),
+        }
+        self._settings: Settings = make_settings(**self._options)
+        # Keep the key as resolved (from the environment, maybe) so copies use the same one.
+        self._options["api_key"] = self._settings.api_key
+        self._sleep = sleep
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else httpx.Client()
         self.history = History(self)
         """History items: ``client.history.download_audio(...)``."""
+
+    @property
+    def base_url(self) -> httpx.URL:
+        """The API's address requests are sent to."""
+        return self._settings.base_url
+
+    @property
+    def max_retries(self) -> int:
+        """How often a failed request is tried again."""
+        return self._settings.policy.max_retries
+
+    def with_options(
+        self,
+        *,
+        api_key: str = _UNSET,
+        base_url: str | httpx.URL = _UNSET,
+        timeout: float | httpx.Timeout = _UNSET,
+        max_retries: int = _UNSET,
+        allow_insecure_http: bool = _UNSET,
+    ) -> BreezeBlue:
+        """A copy with some options changed, sharing this client's connection pool.
+
+        Closing the copy leaves the pool open; close the original when done.
+
+        Example:
+            >>> patient = client.with_options(max_retries=5, timeout=300)
+        """
+        changes = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "allow_insecure_http": allow_insecure_http,
+        }
+        copy = object.__new__(BreezeBlue)
+        copy._options = self._options | {k: v for k, v in changes.items() if v is not _UNSET}
+        copy._settings = make_settings(**copy._options)
+        copy._sleep = self._sleep
+        copy._owns_http = False
+        copy._http = self._http
+        copy.history = History(copy)
+        return copy
 
     def close(self) -> None:
         """Close the connection pool (only if the client created it)."""
@@ -192,4 +236,4 @@ class BreezeBlue:
         self.close()
 
     def __repr__(self) -> str:
-        return f"BreezeBlue(base_url={str(self.base_url)!r})"
+        return f"BreezeBlue(base_url={str(self.base_url)!r}, max_retries={self.max_retries})"

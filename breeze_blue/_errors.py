@@ -23,10 +23,13 @@ __all__ = [
     "BreezeBlueError",
     "GenerationFailedError",
     "GenerationNotReadyError",
+    "IncompleteDownloadError",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "connection_error",
+    "error_class_for",
     "error_from_response",
 ]
 
@@ -123,7 +126,12 @@ class GenerationNotReadyError(_RetryAfterMixin):
     """409 ``GENERATION_NOT_READY``: the history item is still running.
 
     ``retry_after`` says how many seconds the server asked to wait before trying again.
+    With ``download_audio(..., wait=True)``, ``waited`` is how long the SDK polled (seconds)
+    and ``polls`` how many times it asked again before giving up.
     """
+
+    waited: float | None = None
+    polls: int = 0
 
 
 class GenerationFailedError(APIError):
@@ -147,6 +155,21 @@ class APIConnectionError(BreezeBlueError):
     def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None):
         self.request = request
         super().__init__(message)
+
+
+class IncompleteDownloadError(APIConnectionError):
+    """The body ended before ``content-length`` bytes arrived: the audio is truncated.
+
+    ``received`` and ``expected`` are byte counts. ``save()`` retries these by itself.
+    """
+
+    def __init__(self, received: int, expected: int, *, request: httpx.Request | None = None):
+        self.received = received
+        self.expected = expected
+        super().__init__(
+            f"audio body ended after {received} of {expected} bytes; the download is incomplete",
+            request=request,
+        )
 
 
 class APITimeoutError(APIConnectionError):
@@ -179,6 +202,15 @@ _BY_STATUS: Mapping[int, type[APIError]] = {
     422: GenerationFailedError,
     429: RateLimitError,
 }
+
+
+def connection_error(
+    exc: httpx.TransportError, request: httpx.Request | None = None
+) -> APIConnectionError:
+    """The SDK's error for a failed connection (raise it ``from exc``)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"Request timed out: {exc}", request=request)
+    return APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}", request=request)
 
 
 def error_class_for(status_code: int, code: str | None) -> type[APIError]:

@@ -6,11 +6,17 @@ import contextlib
 import errno
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO, cast, overload
 
-from ._audio import Audio
+from ._audio import Audio, stream_body
+from ._errors import APIConnectionError
+from ._logging import logger
 from ._parsing import extension_for, safe_filename
+from ._resume import continues, resume_headers
+
+AudioSource = Audio | bytes | bytearray | memoryview | Iterable[bytes]
 
 __all__ = ["save"]
 
@@ -18,28 +24,37 @@ __all__ = ["save"]
 _WRITE_BUFFER = 1024 * 1024
 
 
-def save(
-    audio: Audio | bytes | bytearray | memoryview | Iterable[bytes],
-    path: str | os.PathLike[str],
-) -> Path:
+@overload
+def save(audio: AudioSource, path: str | os.PathLike[str]) -> Path: ...
+@overload
+def save(audio: AudioSource, path: BinaryIO) -> None: ...
+
+
+def save(audio: AudioSource, path: str | os.PathLike[str] | BinaryIO) -> Path | None:
     """Write ``audio`` to ``path`` atomically and return the path written.
 
     The bytes stream into a temporary file beside the destination, which is flushed to
     disk (``fsync``) and then renamed over ``path`` in one step. If anything fails on the
-    way (a dropped connection, a full disk, Ctrl-C) the destination is left exactly as it
-    was and the temporary file is removed. Memory use does not grow with the audio's size.
+    way (a full disk, Ctrl-C, a download that broke off for good) the destination is left
+    exactly as it was and the temporary file is removed. Memory use does not grow with the
+    audio's size.
+
+    A download that breaks off is picked up again by itself, up to the client's
+    ``max_retries``: from where it stopped when the server supports ranges for this audio
+    (``Accept-Ranges: bytes`` with an ``ETag`` or ``Last-Modified``), else from the start.
 
     Args:
         audio: An :class:`Audio` from ``download_audio()`` (closed when done), ``bytes``,
             or any iterable of ``bytes`` chunks.
-        path: A file path, or an existing directory: then the file is named from the
+        path: A file path; or an existing directory, and the file is named from the
             server's suggested filename, else from the history item id and media type
-            (``hist_01haudio.mp3``).
+            (``hist_01haudio.mp3``); or a binary file object open for writing (written in
+            place, so not atomically; ``None`` is returned).
 
     Raises:
         FileNotFoundError: the destination's folder does not exist.
         ValueError: ``path`` is a directory but ``audio`` carries no name to use.
-        APIConnectionError: the download broke off; nothing was written.
+        APIConnectionError: the download broke off and could not be resumed.
         OSError: the file could not be written (permissions, disk full).
 
     Example:
@@ -48,13 +63,68 @@ def save(
         PosixPath('history.mp3')
     """
     try:
-        destination = _destination(audio, path)
-        chunks = _chunks(audio)
-        _write_atomically(destination, chunks)
+        if _is_writable_file(path):
+            file = cast(BinaryIO, path)
+            _fill(audio, file, restartable=_can_restart(file))
+            return None
+        destination = _destination(audio, cast("str | os.PathLike[str]", path))
+        _write_atomically(destination, lambda file: _fill(audio, file, restartable=True))
     finally:
         if isinstance(audio, Audio):
             audio.close()
     return destination
+
+
+def _is_writable_file(path: object) -> bool:
+    return not isinstance(path, str | os.PathLike) and callable(getattr(path, "write", None))
+
+
+def _can_restart(file: BinaryIO) -> bool:
+    try:
+        return file.seekable() and file.tell() == 0
+    except (OSError, ValueError):
+        return False
+
+
+def _fill(audio: AudioSource, file: BinaryIO, *, restartable: bool) -> None:
+    if isinstance(audio, Audio):
+        _download_into(audio, file, restartable=restartable)
+        return
+    for chunk in _chunks(audio):
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise TypeError(f"audio chunks must be bytes, not {type(chunk).__name__}")
+        file.write(chunk)
+
+
+def _download_into(audio: Audio, file: BinaryIO, *, restartable: bool) -> None:
+    """Stream ``audio`` into ``file``, resuming or restarting a broken download."""
+    response = audio._take_response()
+    written = 0
+    retry = 0
+    while True:
+        try:
+            for chunk in stream_body(response):
+                file.write(chunk)
+                written += len(chunk)
+            return
+        except APIConnectionError as broken:
+            if audio._reopen is None or retry >= audio._max_retries:
+                raise
+            error = broken
+        # Ask again: from where it broke off if the audio can be resumed, else whole.
+        ranged = resume_headers(audio.headers, written)
+        response = audio._swap(audio._reopen(ranged, retry))
+        retry += 1
+        if ranged and continues(audio.headers, response, written):
+            logger.info("resuming %s at byte %d", audio.history_item_id, written)
+            continue
+        if response.status_code != 200 or not restartable:
+            response.close()
+            raise error
+        logger.info("restarting %s from the first byte", audio.history_item_id)
+        file.seek(0)
+        file.truncate()
+        written = 0
 
 
 def _destination(audio: object, path: str | os.PathLike[str]) -> Path:
@@ -86,9 +156,7 @@ def _destination(audio: object, path: str | os.PathLike[str]) -> Path:
     return destination
 
 
-def _chunks(audio: Audio | bytes | bytearray | memoryview | Iterable[bytes]) -> Iterable[bytes]:
-    if isinstance(audio, Audio):
-        return audio.iter_bytes()
+def _chunks(audio: bytes | bytearray | memoryview | Iterable[bytes]) -> Iterable[bytes]:
     if isinstance(audio, bytes | bytearray | memoryview):
         return (bytes(audio),)
     if isinstance(audio, str):
@@ -96,14 +164,11 @@ def _chunks(audio: Audio | bytes | bytearray | memoryview | Iterable[bytes]) -> 
     return audio
 
 
-def _write_atomically(destination: Path, chunks: Iterable[bytes]) -> None:
+def _write_atomically(destination: Path, fill: Callable[[BinaryIO], None]) -> None:
     fd, temp = _create_temp(destination)
     try:
         with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as file:
-            for chunk in chunks:
-                if not isinstance(chunk, bytes | bytearray | memoryview):
-                    raise TypeError(f"audio chunks must be bytes, not {type(chunk).__name__}")
-                file.write(chunk)
+            fill(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, destination)

@@ -42,8 +42,32 @@ def server() -> Iterator[ReferenceServer]:
         yield reference
 
 
+class FakeClock:
+    """A clock that only moves when something sleeps: retries and polls take no real time."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0, seconds
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 @pytest.fixture
-def client(server: ReferenceServer) -> Iterator[BreezeBlue]:
-    """A client pointed at :func:`server` with a valid key."""
-    with BreezeBlue(api_key=TEST_API_KEY, base_url=server.url) as breeze:
+def clock() -> FakeClock:
+    """A fresh fake clock."""
+    return FakeClock()
+
+
+@pytest.fixture
+def client(server: ReferenceServer, clock: FakeClock) -> Iterator[BreezeBlue]:
+    """A client pointed at :func:`server` with a valid key, sleeping on the fake clock."""
+    with BreezeBlue(
+        api_key=TEST_API_KEY, base_url=server.url, sleep=clock.sleep, clock=clock.time
+    ) as breeze:
         yield breeze

@@ -19,7 +19,7 @@ def main() -> None:
         for case in CASES:
             key = TEST_API_KEY if case.valid_key else "bb_not_a_valid_key"
             with (
-                BreezeBlue(api_key=key, base_url=server.url) as client,
+                BreezeBlue(api_key=key, base_url=server.url, max_retries=0) as client,
                 recorder.use_cassette(f"{case.name}.yaml"),
             ):
                 try:

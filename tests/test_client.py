@@ -132,9 +132,10 @@ def test_base_url_with_a_path_prefix_keeps_it() -> None:
 
 def test_default_timeout_is_real() -> None:
     client = BreezeBlue(api_key=KEY)
-    assert client._timeout is not None
-    assert client._timeout.read == 60.0
-    assert client._timeout.connect == 10.0
+    timeout = client._settings.timeout
+    assert timeout is not None
+    assert timeout.read == 60.0
+    assert timeout.connect == 10.0
 
 
 @pytest.mark.parametrize("bad_timeout", [0, -1, float("nan"), "5", True])

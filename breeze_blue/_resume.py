@@ -1,0 +1,49 @@
+"""Deciding how to pick up a broken download again (no I/O; shared by sync and async)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from ._audio import content_length
+
+__all__ = ["continues", "resume_headers"]
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.ASCII)
+
+
+def resume_headers(original: httpx.Headers, offset: int) -> dict[str, str]:
+    """``Range`` + ``If-Range`` to fetch the rest from ``offset``; ``{}`` to start over.
+
+    Resuming needs the first response to have said ``Accept-Ranges: bytes`` and given a
+    validator, so the server can tell us (with a ``200``) if the audio changed meanwhile.
+    A weak ``ETag`` cannot be used with ``If-Range``; ``Last-Modified`` then serves.
+    """
+    if offset <= 0 or original.get("accept-ranges", "").strip().lower() != "bytes":
+        return {}
+    etag = original.get("etag", "").strip()
+    validator = etag if etag and not etag.startswith("W/") else original.get("last-modified")
+    if not validator:
+        return {}
+    return {"range": f"bytes={offset}-", "if-range": validator}
+
+
+def continues(original: httpx.Headers, response: httpx.Response, offset: int) -> bool:
+    """Whether ``response`` is the rest of the same audio, starting exactly at ``offset``."""
+    if response.status_code != 206:
+        return False
+    match = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", "").strip())
+    if not match:
+        return False
+    start, end, total = int(match[1]), int(match[2]), match[3]
+    full = content_length(original)
+    if start != offset or end < start:
+        return False
+    if full is not None and (total == "*" or int(total) != full or end != full - 1):
+        return False
+    for validator in ("etag", "last-modified"):
+        before, after = original.get(validator), response.headers.get(validator)
+        if before and after and before != after:
+            return False
+    return True
