@@ -38,7 +38,9 @@ def stream_body(response: httpx.Response, chunk_size: int | None = None) -> Iter
         for chunk in response.iter_bytes(chunk_size):
             received += len(chunk)
             yield chunk
-    except httpx.TransportError as exc:
+    except httpx.StreamClosed as exc:
+        raise BreezeBlueError("this Audio was closed before it was read") from exc
+    except httpx.RequestError as exc:  # transport failures, and undecodable bodies
         if expected is not None and received < expected:
             raise IncompleteDownloadError(received, expected) from exc
         raise connection_error(exc) from exc

@@ -11,6 +11,7 @@ import httpx
 
 from ._audio import Audio
 from ._download import MAX_ERROR_BODY
+from ._errors import BreezeBlueError
 from ._options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, make_settings
 from ._policy import Flow, ReadBody, Send, Settings, Sleep, backoff_delay, download_flow
 
@@ -29,9 +30,12 @@ def run_sync(flow: Flow, http: httpx.Client, sleep: Callable[[float], None]) -> 
             response: httpx.Response = done.value
             return response
         if isinstance(action, Send):
+            if http.is_closed:
+                raise BreezeBlueError("this client has been closed; create a new one")
             try:
-                answer = http.send(action.request, stream=True)
-            except httpx.TransportError as exc:
+                # Redirects are the policy's: it decides where the API key may go.
+                answer = http.send(action.request, stream=True, follow_redirects=False)
+            except httpx.RequestError as exc:
                 answer = exc
         elif isinstance(action, Sleep):
             sleep(action.seconds)
@@ -47,8 +51,8 @@ def _read_capped(action: ReadBody) -> bytes:
             body += chunk
             if len(body) >= MAX_ERROR_BODY:
                 break
-    except httpx.TransportError:
-        pass  # an error body cut short is still an error; what arrived is enough
+    except (httpx.HTTPError, httpx.StreamError):
+        pass  # an error body cut short or garbled is still an error; what arrived is enough
     finally:
         action.response.close()
     return bytes(body[:MAX_ERROR_BODY])

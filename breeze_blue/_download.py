@@ -77,9 +77,12 @@ def build_request(
     # Join the raw, already-encoded path so the encoded `/` (%2F) in an id stays encoded.
     raw_path = base_url.raw_path.rstrip(b"/") + audio_path(history_item_id).encode("ascii")
     url = base_url.copy_with(raw_path=raw_path)
-    if timeout is None:
-        return http.build_request("GET", url, headers=headers)
-    return http.build_request("GET", url, headers=headers, timeout=timeout)
+    return http.build_request(
+        "GET",
+        url,
+        headers=headers,
+        timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+    )
 
 
 def redact(request: httpx.Request) -> httpx.Request:

@@ -74,7 +74,14 @@ class APIError(BreezeBlueError):
         self.request_id = request_id
         self.headers = headers if headers is not None else httpx.Headers()
         self.request = request
-        super().__init__(str(self))
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields: the default pickling (args only) could not rebuild them.
+        return (
+            _rebuild,
+            (type(self), self.message, self.status_code, self.code, self.request_id, self.headers),
+        )
 
     def __str__(self) -> str:
         parts = [f"{self.code}: {self.message}" if self.code else self.message]
@@ -89,6 +96,17 @@ class APIError(BreezeBlueError):
             f"{type(self).__name__}(status_code={self.status_code!r}, code={self.code!r}, "
             f"message={self.message!r}, request_id={self.request_id!r})"
         )
+
+
+def _rebuild(
+    cls: type[APIError],
+    message: str,
+    status_code: int,
+    code: str | None,
+    request_id: str | None,
+    headers: httpx.Headers,
+) -> APIError:
+    return cls(message, status_code=status_code, code=code, request_id=request_id, headers=headers)
 
 
 class BadRequestError(APIError):
@@ -107,7 +125,7 @@ class NotFoundError(APIError):
     """404 ``RESOURCE_NOT_FOUND``: the audio does not exist or is no longer available."""
 
 
-class _RetryAfterMixin(APIError):
+class _RetryAfterError(APIError):
     """An error that says how long to wait before asking again.
 
     ``retry_after`` is read once, when the error is made, so that an HTTP-date is measured
@@ -122,7 +140,7 @@ class _RetryAfterMixin(APIError):
         self.retry_after = parse_retry_after(self.headers.get("retry-after"))
 
 
-class GenerationNotReadyError(_RetryAfterMixin):
+class GenerationNotReadyError(_RetryAfterError):
     """409 ``GENERATION_NOT_READY``: the history item is still running.
 
     ``retry_after`` says how many seconds the server asked to wait before trying again.
@@ -138,11 +156,11 @@ class GenerationFailedError(APIError):
     """422 ``GENERATION_FAILED``: the generation failed and will never become ready."""
 
 
-class RateLimitError(_RetryAfterMixin):
+class RateLimitError(_RetryAfterError):
     """429 ``RATE_LIMITED``: too many requests; ``retry_after`` says how long to wait."""
 
 
-class InternalServerError(_RetryAfterMixin):
+class InternalServerError(_RetryAfterError):
     """A 5xx status (``INTERNAL_ERROR``, ``SERVICE_UNAVAILABLE``): the server failed."""
 
 
@@ -205,9 +223,15 @@ _BY_STATUS: Mapping[int, type[APIError]] = {
 
 
 def connection_error(
-    exc: httpx.TransportError, request: httpx.Request | None = None
+    exc: httpx.RequestError, request: httpx.Request | None = None
 ) -> APIConnectionError:
-    """The SDK's error for a failed connection (raise it ``from exc``)."""
+    """The SDK's error for a failed connection (raise it ``from exc``).
+
+    ``request`` (already redacted) also replaces the httpx exception's own, which still
+    carries the API key and would otherwise travel along as ``__cause__.request``.
+    """
+    if request is not None:
+        exc.request = request
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"Request timed out: {exc}", request=request)
     return APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}", request=request)

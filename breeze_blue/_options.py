@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -29,20 +30,21 @@ USER_AGENT = f"breeze-blue-python/{__version__}"
 
 
 def _resolve_api_key(api_key: str | None) -> str:
+    source = "api_key"
     if api_key is None:
-        api_key = os.environ.get("BREEZE_API_KEY")
+        api_key, source = os.environ.get("BREEZE_API_KEY"), "BREEZE_API_KEY"
+    elif not isinstance(api_key, str):
+        raise TypeError(f"api_key must be a str, not {type(api_key).__name__}")
     if not api_key:
         raise BreezeBlueError(
             "No API key: pass BreezeBlue(api_key=...) or set the BREEZE_API_KEY "
             "environment variable."
         )
-    if not isinstance(api_key, str):
-        raise TypeError(f"api_key must be a str, not {type(api_key).__name__}")
     # Never echo the key itself: the message may end up in a log.
     if not api_key.isascii() or not api_key.isprintable() or any(c.isspace() for c in api_key):
         raise ValueError(
-            "api_key contains whitespace, control or non-ASCII characters; "
-            "check for a stray newline or quote where it was copied from"
+            f"{source} contains whitespace, control or non-ASCII characters; "
+            "check for a stray newline or quote where the key was copied from"
         )
     return api_key
 
@@ -54,6 +56,8 @@ def _resolve_base_url(base_url: str | httpx.URL | None, *, allow_insecure_http: 
         url = httpx.URL(str(base_url))
     except (httpx.InvalidURL, TypeError) as exc:
         raise ValueError(f"base_url {str(base_url)!r} is not a valid URL") from exc
+    if url.userinfo:
+        raise ValueError("base_url must not contain a user name or password")
     if url.scheme not in {"http", "https"} or not url.host:
         raise ValueError(
             f"base_url must be an http:// or https:// URL with a host, not {str(base_url)!r}"
@@ -71,7 +75,11 @@ def _resolve_base_url(base_url: str | httpx.URL | None, *, allow_insecure_http: 
 def _resolve_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     if isinstance(timeout, httpx.Timeout):
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout < math.inf
+    ):
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
     return httpx.Timeout(float(timeout), connect=min(float(timeout), 10.0))
 

@@ -162,7 +162,7 @@ def download_flow(
     while True:
         log_request(request, attempt=retries, redirects=redirects)
         outcome = yield Send(request)
-        if isinstance(outcome, httpx.TransportError):
+        if isinstance(outcome, httpx.RequestError):
             error: APIError | APIConnectionError = connection_error(outcome, redact(request))
             error.__cause__ = outcome
             delay = _retry_delay(settings, retries, error, None)
@@ -316,6 +316,5 @@ def _redirect(
         headers[API_KEY_HEADER] = settings.api_key
     elif API_KEY_HEADER in headers:
         del headers[API_KEY_HEADER]
-    if settings.timeout is None:
-        return http.build_request("GET", target, headers=headers)
-    return http.build_request("GET", target, headers=headers, timeout=settings.timeout)
+    timeout = httpx.USE_CLIENT_DEFAULT if settings.timeout is None else settings.timeout
+    return http.build_request("GET", target, headers=headers, timeout=timeout)

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO, cast, overload
@@ -167,6 +168,9 @@ def _chunks(audio: bytes | bytearray | memoryview | Iterable[bytes]) -> Iterable
 def _write_atomically(destination: Path, fill: Callable[[BinaryIO], None]) -> None:
     fd, temp = _create_temp(destination)
     try:
+        with contextlib.suppress(FileNotFoundError):
+            # Replacing a file keeps its permissions: a private file must stay private.
+            os.chmod(fd, stat.S_IMODE(os.stat(destination).st_mode))
         with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as file:
             fill(file)
             file.flush()

@@ -7,6 +7,7 @@ can be tried without a server.
 from __future__ import annotations
 
 import json
+import pickle
 import time
 import traceback
 from email.utils import formatdate
@@ -147,7 +148,9 @@ def test_str_names_code_message_status_and_request_id(
     assert "The details." in text
     assert str(status) in text
     assert "req_01hstr" in text
-    assert err.args == (text,)
+    clone = pickle.loads(pickle.dumps(err))  # errors cross process pools
+    assert type(clone) is type(err)
+    assert str(clone) == text
     # repr names the class and the same fields.
     assert cls.__name__ in repr(err)
     assert code in repr(err)

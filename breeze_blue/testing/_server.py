@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
+import re
 import secrets
+import socket
+import struct
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import quote, unquote
 
+from ._faults import ChangeValidator, Drop, Fault, Hangup, IgnoreRange, Redirect, Stall, Trickle
 from ._items import ErrorReply, Item, Ready, default_items
 
 __all__ = ["TEST_API_KEY", "RecordedRequest", "ReferenceServer", "api_key_id"]
@@ -24,6 +32,7 @@ TEST_API_KEY = "bb_test_4f9d2c7a1e8b6305"
 _AUDIO_PATH_PREFIX = "/v1/history/"
 _AUDIO_PATH_SUFFIX = "/audio"
 _MAX_ID_LENGTH = 256
+_LAST_MODIFIED = "Tue, 24 Nov 2026 00:00:00 GMT"
 
 
 def api_key_id(key: str) -> str:
@@ -40,6 +49,7 @@ class RecordedRequest:
     history_item_id: str | None
     api_key_valid: bool
     headers: Mapping[str, str]
+    api_key_sent: bool = False
 
 
 class ReferenceServer:
@@ -62,14 +72,22 @@ class ReferenceServer:
         *,
         items: Mapping[str, Item] | None = None,
         api_keys: Iterable[str] = (TEST_API_KEY,),
+        require_key: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        if not ipaddress.ip_address(host).is_loopback:
+        host = "127.0.0.1" if host == "localhost" else host
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
             raise ValueError(f"the reference server listens on loopback only, not {host!r}")
         self.items: dict[str, Item] = dict(default_items() if items is None else items)
         self.api_keys = frozenset(api_keys)
+        self.require_key = require_key
         self.requests: list[RecordedRequest] = []
+        self._faults: dict[str, deque[Fault | ErrorReply]] = {}
         self._lock = threading.Lock()
         self._httpd = _HTTPServer((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
@@ -78,12 +96,30 @@ class ReferenceServer:
     def url(self) -> str:
         """The base URL to give the client, for example ``http://127.0.0.1:54321``."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        host = f"[{host!s}]" if ":" in str(host) else str(host)
+        return f"http://{host}:{port}"
 
     def add(self, history_item_id: str, item: Item) -> None:
         """Add or replace a history item."""
         with self._lock:
             self.items[history_item_id] = item
+
+    def inject(self, history_item_id: str, *faults: Fault | ErrorReply) -> None:
+        """Make the next requests for an item misbehave, one fault per request, in order.
+
+        Once they are used up the item is served normally again. An :class:`ErrorReply`
+        answers that one request with that error.
+
+        Example:
+            >>> server.inject("hist_01haudio", running("1"), Drop(after=1000))
+        """
+        with self._lock:
+            self._faults.setdefault(history_item_id, deque()).extend(faults)
+
+    def _next_fault(self, history_item_id: str) -> Fault | ErrorReply | None:
+        with self._lock:
+            queue = self._faults.get(history_item_id)
+            return queue.popleft() if queue else None
 
     def start(self) -> ReferenceServer:
         """Serve in a background thread until :meth:`stop`."""
@@ -142,6 +178,8 @@ class _HTTPServer(ThreadingHTTPServer):
         reference: ReferenceServer,
     ) -> None:
         self.reference = reference
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, handler)
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -169,9 +207,23 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in self.headers.items()
             if name.lower() != "xi-api-key"
         }
-        reference._record(RecordedRequest("GET", path, item_id, key_valid, headers))
+        reference._record(
+            RecordedRequest("GET", path, item_id, key_valid, headers, api_key_sent=key is not None)
+        )
+        fault = reference._next_fault(item_id) if item_id is not None else None
+        if isinstance(fault, Hangup):
+            self._abort()
+            return
+        if isinstance(fault, Stall) and fault.after is None:
+            time.sleep(fault.seconds)
+        if isinstance(fault, Redirect):
+            self._send(fault.status, b"", "text/plain", {"location": fault.location})
+            return
+        if isinstance(fault, ErrorReply):
+            self._send_reply(fault)
+            return
 
-        if not key_valid:
+        if reference.require_key and not key_valid:
             self._send_error(401, "UNAUTHENTICATED", "The API key is missing or invalid.")
             return
         if item_id is None:
@@ -190,37 +242,99 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(item, ErrorReply):
             self._send_reply(item)
         else:
-            assert key is not None
-            self._send_audio(item_id, item, key)
+            self._send_audio(item_id, item, key if key_valid else None, fault)
 
     def _not_allowed(self) -> None:
         self._send_error(405, "INVALID_REQUEST", "Only GET is supported.")
 
     do_POST = do_PUT = do_DELETE = do_PATCH = _not_allowed
 
-    def _send_audio(self, item_id: str, item: Ready, key: str) -> None:
-        self.send_response(200)
+    def _send_audio(self, item_id: str, item: Ready, key: str | None, fault: Fault | None) -> None:
+        length = item.length
+        etag = item.etag(item_id)
+        if isinstance(fault, ChangeValidator):
+            etag = etag[:-1] + '-changed"'
+        start, end = 0, length - 1
+        status = 200
+        wanted = _wanted_range(self.headers, item, etag, length)
+        if isinstance(wanted, str):
+            self._send_error(
+                416,
+                "INVALID_REQUEST",
+                "The requested range starts beyond the end of the audio.",
+                {"content-range": f"bytes */{length}"},
+            )
+            return
+        if wanted is not None and not isinstance(fault, IgnoreRange):
+            status, (start, end) = 206, wanted
+        self.send_response(status)
         self.send_header("content-type", item.media_type)
-        self.send_header("content-length", str(item.length))
+        self.send_header("content-length", str(end - start + 1))
         self.send_header(
             "content-disposition", _content_disposition(item.suggested_filename(item_id))
         )
-        self.send_header("x-breeze-api-key-id", api_key_id(key))
+        if key is not None:
+            self.send_header("x-breeze-api-key-id", api_key_id(key))
+        if item.ranges:
+            self.send_header("accept-ranges", "bytes")
+            self.send_header("etag", etag)
+            self.send_header("last-modified", _LAST_MODIFIED)
+        if status == 206:
+            self.send_header("content-range", f"bytes {start}-{end}/{length}")
         self.end_headers()
-        remaining = item.cut_after if item.cut_after is not None else item.length
+
+        limit = end - start + 1
+        if item.cut_after is not None:
+            limit = min(limit, max(0, item.cut_after - start))
+        if isinstance(fault, Drop):
+            limit = min(limit, fault.after)
         try:
-            for chunk in item.chunks(item_id):
-                if remaining <= 0:
-                    break
-                piece = chunk[:remaining]
-                self.wfile.write(piece)
-                remaining -= len(piece)
+            self._write_body(item.chunks(item_id), start, limit, fault)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             return
-        if item.cut_after is not None:
+        if limit < end - start + 1:
             # Announced more than it sent: the client must see a broken download.
+            if isinstance(fault, Drop) and fault.reset:
+                self._abort()
             self.close_connection = True
+
+    def _write_body(
+        self, chunks: Iterator[bytes], start: int, limit: int, fault: Fault | None
+    ) -> None:
+        position = 0  # offset of the current chunk within the whole body
+        sent = 0
+        stalled = False
+        for chunk in chunks:
+            if sent >= limit:
+                break
+            if position + len(chunk) <= start:
+                position += len(chunk)
+                continue
+            piece = chunk[max(0, start - position) :][: limit - sent]
+            position += len(chunk)
+            if isinstance(fault, Stall) and fault.after is not None and not stalled:
+                head = piece[: max(0, fault.after - sent)]
+                if sent + len(piece) >= fault.after:
+                    self.wfile.write(head)
+                    self.wfile.flush()
+                    time.sleep(fault.seconds)
+                    stalled = True
+                    sent += len(head)
+                    piece = piece[len(head) :]
+            if isinstance(fault, Trickle):
+                for offset in range(0, len(piece), fault.chunk):
+                    self.wfile.write(piece[offset : offset + fault.chunk])
+                    time.sleep(fault.delay)
+            else:
+                self.wfile.write(piece)
+            sent += len(piece)
+
+    def _abort(self) -> None:
+        # SO_LINGER 0: close with a reset, as a crashed peer or a dropped link would.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
 
     def _send_reply(self, reply: ErrorReply) -> None:
         if reply.raw_body is not None:
@@ -251,6 +365,26 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def _wanted_range(
+    headers: Message, item: Ready, etag: str, length: int
+) -> tuple[int, int] | str | None:
+    """The (start, end) a valid Range asks for, ``"unsatisfiable"``, or ``None`` (send all)."""
+    value = headers.get("range")
+    if not item.ranges or not value:
+        return None
+    if_range = headers.get("if-range")
+    if if_range is not None and if_range not in {etag, _LAST_MODIFIED}:
+        return None  # the client's copy is stale: send the whole new representation
+    match = re.fullmatch(r"bytes=(\d+)-(\d*)", value.strip())
+    if not match:
+        return None
+    start = int(match[1])
+    end = min(int(match[2]) if match[2] else length - 1, length - 1)
+    if start >= length or end < start:
+        return "unsatisfiable"
+    return start, end
 
 
 def _history_item_id(path: str) -> str | None:

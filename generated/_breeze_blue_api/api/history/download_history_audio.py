@@ -8,12 +8,21 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_envelope import ErrorEnvelope
-from ...types import File, Response
+from ...types import UNSET, File, Response, Unset
 
 
 def _get_kwargs(
     history_item_id: str,
+    *,
+    range_: str | Unset = UNSET,
+    if_range: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(range_, Unset):
+        headers["Range"] = range_
+
+    if not isinstance(if_range, Unset):
+        headers["If-Range"] = if_range
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -22,6 +31,7 @@ def _get_kwargs(
         ),
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -32,6 +42,11 @@ def _parse_response(
         response_200 = File(payload=BytesIO(response.content))
 
         return response_200
+
+    if response.status_code == 206:
+        response_206 = File(payload=BytesIO(response.content))
+
+        return response_206
 
     if response.status_code == 400:
         response_400 = ErrorEnvelope.from_dict(response.json())
@@ -57,6 +72,11 @@ def _parse_response(
         response_409 = ErrorEnvelope.from_dict(response.json())
 
         return response_409
+
+    if response.status_code == 416:
+        response_416 = ErrorEnvelope.from_dict(response.json())
+
+        return response_416
 
     if response.status_code == 422:
         response_422 = ErrorEnvelope.from_dict(response.json())
@@ -99,14 +119,24 @@ def sync_detailed(
     history_item_id: str,
     *,
     client: AuthenticatedClient,
+    range_: str | Unset = UNSET,
+    if_range: str | Unset = UNSET,
 ) -> Response[ErrorEnvelope | File]:
     """Download history audio
 
      Download the audio for a completed history item.
 
+    Large downloads can be resumed: when the response carries `Accept-Ranges: bytes` and
+    a validator (`ETag` or `Last-Modified`), ask for the rest with `Range` and `If-Range`.
+    The audio may be served from another host through a redirect; clients send the API
+    key to the API's own origin only.
+
     Args:
         history_item_id (str): History item identifier returned by generation responses or GET
             /v1/history.
+        range_ (str | Unset): Ask for part of the audio, as `bytes=START-` or `bytes=START-END`
+            (RFC 9110).
+        if_range (str | Unset): The `ETag` or `Last-Modified` value of the copy being resumed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -118,6 +148,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         history_item_id=history_item_id,
+        range_=range_,
+        if_range=if_range,
     )
 
     response = client.get_httpx_client().request(
@@ -131,14 +163,24 @@ def sync(
     history_item_id: str,
     *,
     client: AuthenticatedClient,
+    range_: str | Unset = UNSET,
+    if_range: str | Unset = UNSET,
 ) -> ErrorEnvelope | File | None:
     """Download history audio
 
      Download the audio for a completed history item.
 
+    Large downloads can be resumed: when the response carries `Accept-Ranges: bytes` and
+    a validator (`ETag` or `Last-Modified`), ask for the rest with `Range` and `If-Range`.
+    The audio may be served from another host through a redirect; clients send the API
+    key to the API's own origin only.
+
     Args:
         history_item_id (str): History item identifier returned by generation responses or GET
             /v1/history.
+        range_ (str | Unset): Ask for part of the audio, as `bytes=START-` or `bytes=START-END`
+            (RFC 9110).
+        if_range (str | Unset): The `ETag` or `Last-Modified` value of the copy being resumed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,6 +193,8 @@ def sync(
     return sync_detailed(
         history_item_id=history_item_id,
         client=client,
+        range_=range_,
+        if_range=if_range,
     ).parsed
 
 
@@ -158,14 +202,24 @@ async def asyncio_detailed(
     history_item_id: str,
     *,
     client: AuthenticatedClient,
+    range_: str | Unset = UNSET,
+    if_range: str | Unset = UNSET,
 ) -> Response[ErrorEnvelope | File]:
     """Download history audio
 
      Download the audio for a completed history item.
 
+    Large downloads can be resumed: when the response carries `Accept-Ranges: bytes` and
+    a validator (`ETag` or `Last-Modified`), ask for the rest with `Range` and `If-Range`.
+    The audio may be served from another host through a redirect; clients send the API
+    key to the API's own origin only.
+
     Args:
         history_item_id (str): History item identifier returned by generation responses or GET
             /v1/history.
+        range_ (str | Unset): Ask for part of the audio, as `bytes=START-` or `bytes=START-END`
+            (RFC 9110).
+        if_range (str | Unset): The `ETag` or `Last-Modified` value of the copy being resumed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -177,6 +231,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         history_item_id=history_item_id,
+        range_=range_,
+        if_range=if_range,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -188,14 +244,24 @@ async def asyncio(
     history_item_id: str,
     *,
     client: AuthenticatedClient,
+    range_: str | Unset = UNSET,
+    if_range: str | Unset = UNSET,
 ) -> ErrorEnvelope | File | None:
     """Download history audio
 
      Download the audio for a completed history item.
 
+    Large downloads can be resumed: when the response carries `Accept-Ranges: bytes` and
+    a validator (`ETag` or `Last-Modified`), ask for the rest with `Range` and `If-Range`.
+    The audio may be served from another host through a redirect; clients send the API
+    key to the API's own origin only.
+
     Args:
         history_item_id (str): History item identifier returned by generation responses or GET
             /v1/history.
+        range_ (str | Unset): Ask for part of the audio, as `bytes=START-` or `bytes=START-END`
+            (RFC 9110).
+        if_range (str | Unset): The `ETag` or `Last-Modified` value of the copy being resumed.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -209,5 +275,7 @@ async def asyncio(
         await asyncio_detailed(
             history_item_id=history_item_id,
             client=client,
+            range_=range_,
+            if_range=if_range,
         )
     ).parsed
