@@ -301,7 +301,7 @@ def _redirect(
             headers=response.headers,
             request=redact(request),
         ) from exc
-    if target.scheme not in {"http", "https"}:
+    if target.scheme not in {"http", "https"} or not target.host:
         raise APIError(
             f"redirect to a non-HTTP location {str(target)!r}",
             status_code=response.status_code,

@@ -12,6 +12,8 @@ import pytest
 from breeze_blue import BreezeBlue
 from breeze_blue.testing import TEST_API_KEY, ReferenceServer
 
+from ._scripted import FakeClock
+
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,22 +42,6 @@ def server() -> Iterator[ReferenceServer]:
     """The reference server on a free loopback port, with its default catalogue."""
     with ReferenceServer() as reference:
         yield reference
-
-
-class FakeClock:
-    """A clock that only moves when something sleeps: retries and polls take no real time."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0, seconds
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
