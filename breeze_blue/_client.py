@@ -37,6 +37,11 @@ def run_sync(flow: Flow, http: httpx.Client, sleep: Callable[[float], None]) -> 
                 answer = http.send(action.request, stream=True, follow_redirects=False)
             except httpx.RequestError as exc:
                 answer = exc
+            except httpx.InvalidURL as exc:
+                # httpx parses a redirect's location even when it does not follow it.
+                raise BreezeBlueError(
+                    f"the server redirected to an unusable location: {exc}"
+                ) from exc
         elif isinstance(action, Sleep):
             sleep(action.seconds)
             answer = None

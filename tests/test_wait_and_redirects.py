@@ -14,6 +14,7 @@ import pytest
 from breeze_blue import (
     APIError,
     BreezeBlue,
+    BreezeBlueError,
     GenerationFailedError,
     GenerationNotReadyError,
     InternalServerError,
@@ -166,7 +167,7 @@ def test_redirect_loops_stop(clock: FakeClock) -> None:
 )
 def test_redirects_to_non_http_places_are_refused(clock: FakeClock, location: str) -> None:
     client, script = scripted_client([redirect(location)], clock)
-    with pytest.raises(APIError, match="redirect"):
+    with pytest.raises(BreezeBlueError, match="redirect"):
         client.history.download_audio("hist_1")
     assert len(script.requests) == 1
 
