@@ -33,6 +33,8 @@ API_KEY_HEADER = "xi-api-key"
 # An error body is read only up to this size: a misbehaving proxy's endless page must not
 # fill memory, and a real envelope is a few hundred bytes.
 MAX_ERROR_BODY = 64 * 1024
+# The spec's maxLength for a history item id.
+MAX_ID_LENGTH = 256
 # Codes the spec names; the facade's code -> exception table is checked against it.
 KNOWN_ERROR_CODES = frozenset(code.value for code in KnownErrorCode)
 
@@ -42,8 +44,9 @@ def validate_history_item_id(history_item_id: object) -> str:
 
     Raises:
         TypeError: it is not a ``str``.
-        ValueError: it is empty, only whitespace, or ``.``/``..`` (which URL normalisation
-            would turn into another path, whatever the encoding).
+        ValueError: it is empty, only whitespace, longer than the spec allows, or
+            ``.``/``..`` (which URL normalisation would turn into another path, whatever the
+            encoding).
     """
     if not isinstance(history_item_id, str):
         raise TypeError(
@@ -52,6 +55,11 @@ def validate_history_item_id(history_item_id: object) -> str:
         )
     if not history_item_id.strip():
         raise ValueError("history_item_id must not be empty or only whitespace")
+    if len(history_item_id) > MAX_ID_LENGTH:
+        raise ValueError(
+            f"history_item_id is {len(history_item_id)} characters long; "
+            f"identifiers have at most {MAX_ID_LENGTH}"
+        )
     if history_item_id in {".", ".."}:
         raise ValueError(f"history_item_id {history_item_id!r} is not a valid identifier")
     return history_item_id
