@@ -19,7 +19,8 @@ Reopen = Callable[[Mapping[str, str], int], httpx.Response]
 def content_length(headers: httpx.Headers) -> int | None:
     """``content-length`` as an int, or ``None`` when absent or malformed."""
     value = headers.get("content-length", "")
-    return int(value) if value.isascii() and value.isdigit() else None
+    ok = value.isascii() and value.isdigit() and len(value) <= 20
+    return int(value) if ok else None
 
 
 def expected_length(response: httpx.Response) -> int | None:

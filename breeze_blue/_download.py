@@ -115,7 +115,7 @@ def parse_error(response: httpx.Response, body: bytes) -> APIError:
         headers=response.headers,
         code=code,
         message=message,
-        request_id=request_id,
+        request_id=request_id or _identifier(response.headers.get("x-request-id")),
         request=redact(response.request),
     )
 

@@ -263,7 +263,7 @@ def error_from_response(
         message,
         status_code=status_code,
         code=code,
-        request_id=request_id or headers.get("x-request-id"),
+        request_id=request_id,
         headers=headers,
         request=request,
     )

@@ -22,6 +22,7 @@ __all__ = [
     "safe_filename",
 ]
 
+_FOUR_DIGIT_YEAR = re.compile(r"(?<![0-9:])([0-9]{4})(?![0-9:])")
 _DELTA_SECONDS = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,9})?")
 
 
@@ -44,6 +45,11 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
         return None
     if _DELTA_SECONDS.fullmatch(text):
         return float(text)
+    # The standard library reads a four-digit year below 100 as a two-digit one (0050 ->
+    # 2050); any such date is long past.
+    year = _FOUR_DIGIT_YEAR.search(text)
+    if year and int(year[1]) < 1970:
+        return 0.0
     try:
         when = parsedate_to_datetime(text)
     except (ValueError, TypeError, OverflowError, IndexError):
@@ -152,6 +158,8 @@ def safe_filename(name: str) -> str | None:
     name = _WINDOWS_FORBIDDEN.sub("_", name)
     # Leading dots would hide the file; trailing ones Windows drops, merging two names.
     name = _EDGE_JUNK.sub("", name)
+    if name.split(".", 1)[0].rstrip().upper() in _WINDOWS_RESERVED:
+        name = "_" + name
     if len(name.encode("utf-8")) > _MAX_NAME_BYTES:
         stem, dot, ext = name.rpartition(".")
         if not dot or len(ext) > 16:
@@ -162,8 +170,6 @@ def safe_filename(name: str) -> str | None:
         name = f"{stem}.{ext}" if ext and stem else stem or ext
     if not name:
         return None
-    if name.split(".", 1)[0].rstrip().upper() in _WINDOWS_RESERVED:
-        name = "_" + name
     return name
 
 

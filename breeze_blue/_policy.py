@@ -119,7 +119,8 @@ def server_delay(headers: httpx.Headers, *, now: Callable[[], float]) -> float |
 
 def backoff_delay(policy: RetryPolicy, retry: int) -> float:
     """Exponential backoff for the ``retry``-th retry (0-based), with up to 25% jitter off."""
-    base = min(policy.backoff_max, policy.backoff_initial * 2.0**retry)
+    # The exponent is capped: 2.0**1024 overflows, and the cap is reached long before.
+    base = min(policy.backoff_max, policy.backoff_initial * 2.0 ** min(retry, 64))
     return base * (1.0 - 0.25 * policy.random())
 
 

@@ -10,7 +10,8 @@ from ._audio import content_length
 
 __all__ = ["continues", "resume_headers"]
 
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.ASCII)
+# At most 20 digits: int() refuses very long digit strings, and no file is that large.
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d{1,20})-(\d{1,20})/(\d{1,20}|\*)", re.ASCII)
 
 
 def resume_headers(original: httpx.Headers, offset: int) -> dict[str, str]:
