@@ -9,6 +9,7 @@ left to the sync and async clients, which share everything here.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -33,8 +34,9 @@ API_KEY_HEADER = "xi-api-key"
 # An error body is read only up to this size: a misbehaving proxy's endless page must not
 # fill memory, and a real envelope is a few hundred bytes.
 MAX_ERROR_BODY = 64 * 1024
-# The spec's maxLength for a history item id.
+# The spec's maxLength and pattern for a history item id.
 MAX_ID_LENGTH = 256
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Codes the spec names; the facade's code -> exception table is checked against it.
 KNOWN_ERROR_CODES = frozenset(code.value for code in KnownErrorCode)
 
@@ -44,7 +46,8 @@ def validate_history_item_id(history_item_id: object) -> str:
 
     Raises:
         TypeError: it is not a ``str``.
-        ValueError: it is empty, only whitespace, longer than the spec allows, or
+        ValueError: it is empty, only whitespace, longer than the spec allows, holds
+            control characters, or
             ``.``/``..`` (which URL normalisation would turn into another path, whatever the
             encoding).
     """
@@ -60,6 +63,8 @@ def validate_history_item_id(history_item_id: object) -> str:
             f"history_item_id is {len(history_item_id)} characters long; "
             f"identifiers have at most {MAX_ID_LENGTH}"
         )
+    if _CONTROL.search(history_item_id):
+        raise ValueError("history_item_id must not contain control characters")
     if history_item_id in {".", ".."}:
         raise ValueError(f"history_item_id {history_item_id!r} is not a valid identifier")
     return history_item_id

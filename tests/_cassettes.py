@@ -27,7 +27,7 @@ CASES = (
         Case(f"media_{subtype}", f"hist_{subtype}")
         for subtype in ("mpeg", "wav", "flac", "aac", "opus", "pcm")
     ),
-    Case("error_400_invalid_request", "hist\u0007bell"),
+    Case("error_400_invalid_request", "hist_invalid"),
     Case("error_401_unauthenticated", "hist_01haudio", valid_key=False),
     Case("error_403_permission_denied", "hist_forbidden"),
     Case("error_404_resource_not_found", "hist_never_existed"),

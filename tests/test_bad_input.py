@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from breeze_blue import (
-    BadRequestError,
     BreezeBlue,
     BreezeBlueError,
     NotFoundError,
@@ -36,7 +35,8 @@ IDS: list[tuple[object, type[Exception], bool]] = [
     ("hist#f", NotFoundError, True),
     ("%2e%2e", NotFoundError, True),
     ("hist_ünïcødé_音声", NotFoundError, True),
-    ("hist\x07bell", BadRequestError, True),
+    ("hist\x07bell", ValueError, False),  # the spec's pattern forbids control characters
+    ("hist\u00a0nbsp", NotFoundError, True),
 ]
 
 

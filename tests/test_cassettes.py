@@ -85,7 +85,7 @@ def test_each_media_type(replay_client: BreezeBlue, subtype: str, extension: str
 
 
 ERROR_ROWS = [
-    ("error_400_invalid_request", "hist\u0007bell", BadRequestError, 400, "INVALID_REQUEST", None),
+    ("error_400_invalid_request", "hist_invalid", BadRequestError, 400, "INVALID_REQUEST", None),
     (
         "error_401_unauthenticated",
         "hist_01haudio",

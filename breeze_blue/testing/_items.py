@@ -172,6 +172,7 @@ def default_items() -> dict[str, Item]:
             "hist_running": running("2"),
             "hist_running_date": running("Wed, 21 Oct 2099 07:28:00 GMT"),
             "hist_failed": failed(),
+            "hist_invalid": ErrorReply(400, "INVALID_REQUEST", "The request is malformed."),
             "hist_forbidden": ErrorReply(
                 403, "PERMISSION_DENIED", "The API key may not access this history item."
             ),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 from urllib.parse import quote, unquote
 
 from ._faults import ChangeValidator, Drop, Fault, Hangup, IgnoreRange, Redirect, Stall, Trickle
@@ -32,6 +33,7 @@ TEST_API_KEY = "bb_test_4f9d2c7a1e8b6305"
 _AUDIO_PATH_PREFIX = "/v1/history/"
 _AUDIO_PATH_SUFFIX = "/audio"
 _MAX_ID_LENGTH = 256
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # the spec's pattern forbids these in an id
 _LAST_MODIFIED = "Tue, 24 Nov 2026 00:00:00 GMT"
 
 
@@ -229,7 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
         if item_id is None:
             self._send_error(404, "RESOURCE_NOT_FOUND", "No such route.")
             return
-        if len(item_id) > _MAX_ID_LENGTH or not item_id.isprintable():
+        if len(item_id) > _MAX_ID_LENGTH or _CONTROL.search(item_id):
             self._send_error(400, "INVALID_REQUEST", "The history item identifier is malformed.")
             return
         item = reference._lookup(item_id)
@@ -244,10 +246,21 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_audio(item_id, item, key if key_valid else None, fault)
 
-    def _not_allowed(self) -> None:
-        self._send_error(405, "INVALID_REQUEST", "Only GET is supported.")
+    def __getattr__(self, name: str) -> Any:
+        # http.server dispatches to do_<METHOD> and answers an unknown one with an HTML
+        # 501; every method but GET gets the API's JSON 405 instead.
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = _not_allowed
+    def _not_allowed(self) -> None:
+        self._send_error(
+            405,
+            "INVALID_REQUEST",
+            "Only GET is supported.",
+            {"allow": "GET"},
+            body=self.command != "HEAD",
+        )
 
     def _send_audio(self, item_id: str, item: Ready, key: str | None, fault: Fault | None) -> None:
         length = item.length
@@ -261,7 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(
                 416,
                 "INVALID_REQUEST",
-                "The requested range starts beyond the end of the audio.",
+                "The requested range cannot be satisfied.",
                 {"content-range": f"bytes */{length}"},
             )
             return
@@ -343,7 +356,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(reply.status, reply.code, reply.message, reply.headers)
 
     def _send_error(
-        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        body: bool = True,
     ) -> None:
         envelope = {
             "error": {
@@ -352,19 +371,26 @@ class _Handler(BaseHTTPRequestHandler):
                 "request_id": "req_" + secrets.token_hex(8),
             }
         }
-        body = json.dumps(envelope).encode()
-        self._send(status, body, "application/json", headers or {})
+        payload = json.dumps(envelope).encode()
+        self._send(status, payload, "application/json", headers or {}, body=body)
 
     def _send(
-        self, status: int, body: bytes, content_type: str, headers: Mapping[str, str]
+        self,
+        status: int,
+        payload: bytes,
+        content_type: str,
+        headers: Mapping[str, str],
+        *,
+        body: bool = True,
     ) -> None:
         self.send_response(status)
         self.send_header("content-type", content_type)
-        self.send_header("content-length", str(len(body)))
+        self.send_header("content-length", str(len(payload)))
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if body:
+            self.wfile.write(payload)
 
 
 def _wanted_range(
