@@ -9,7 +9,7 @@ GEN_PACKAGE := _breeze_blue_api
 GENERATE = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate \
 	--path openapi.yaml --config generator-config.yaml --meta none --fail-on-warning
 
-.PHONY: install generate check-generated spec cassettes lint format typecheck test demo clean
+.PHONY: install generate check-generated spec cassettes lint format typecheck test demo bench clean
 
 install: $(STAMP)
 
@@ -56,6 +56,15 @@ test: lint typecheck check-generated spec
 ## The README's main job: start the reference server, download a history item's audio, stop it.
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
+
+## Benchmarks (not part of make test): loopback nginx, every client side by side, results in benchmarks/.
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	touch $@
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache downloads
