@@ -8,23 +8,23 @@ left to the sync and async clients, which share everything here.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
+from functools import cache
+from types import ModuleType
 from typing import Any
 
 import httpx
-from _breeze_blue_api.api.history.download_history_audio import _get_kwargs
-from _breeze_blue_api.models.error_envelope import ErrorEnvelope
-from _breeze_blue_api.models.known_error_code import KnownErrorCode
 
 from ._errors import APIError, error_from_response
 
 __all__ = [
     "API_KEY_HEADER",
-    "KNOWN_ERROR_CODES",
     "MAX_ERROR_BODY",
     "audio_path",
     "build_request",
+    "known_error_codes",
     "parse_error",
     "redact",
     "validate_history_item_id",
@@ -37,8 +37,23 @@ MAX_ERROR_BODY = 64 * 1024
 # The spec's maxLength and pattern for a history item id.
 MAX_ID_LENGTH = 256
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# Codes the spec names; the facade's code -> exception table is checked against it.
-KNOWN_ERROR_CODES = frozenset(code.value for code in KnownErrorCode)
+
+
+# The generated package is imported on first use, not with breeze_blue: it pulls in attrs
+# and its models, which would add a third to `import breeze_blue`'s own cost.
+@cache
+def _operation() -> ModuleType:
+    return importlib.import_module("_breeze_blue_api.api.history.download_history_audio")
+
+
+@cache
+def _models() -> ModuleType:
+    return importlib.import_module("_breeze_blue_api.models")
+
+
+def known_error_codes() -> frozenset[str]:
+    """The codes the spec names (the facade's code -> exception table must match them)."""
+    return frozenset(code.value for code in _models().KnownErrorCode)
 
 
 def validate_history_item_id(history_item_id: object) -> str:
@@ -72,7 +87,7 @@ def validate_history_item_id(history_item_id: object) -> str:
 
 def audio_path(history_item_id: str) -> str:
     """The request path, with the id percent-encoded as exactly one path segment."""
-    path = _get_kwargs(history_item_id=history_item_id)["url"]
+    path = _operation()._get_kwargs(history_item_id=history_item_id)["url"]
     assert isinstance(path, str)
     return path
 
@@ -131,11 +146,12 @@ def _read_envelope(body: bytes) -> tuple[str | None, str | None, str | None]:
         # The generated model trusts its input (it would read a list of pairs as a dict).
         if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
             return None, None, None
-        detail = ErrorEnvelope.from_dict(data).error
+        models = _models()
+        detail = models.ErrorEnvelope.from_dict(data).error
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None, None, None
     # An unknown code stays a plain str: the set is open by design.
-    code = detail.code.value if isinstance(detail.code, KnownErrorCode) else detail.code
+    code = detail.code.value if isinstance(detail.code, models.KnownErrorCode) else detail.code
     message = detail.message if isinstance(detail.message, str) else None
     request_id = detail.request_id if isinstance(detail.request_id, str) else None
     return _identifier(code), message, _identifier(request_id)
