@@ -16,13 +16,11 @@ from ._errors import APIConnectionError
 from ._logging import logger
 from ._parsing import extension_for, safe_filename
 from ._resume import continues, resume_headers
+from ._sink import FileSink, ObjectSink, Sink
 
 AudioSource = Audio | bytes | bytearray | memoryview | Iterable[bytes]
 
 __all__ = ["save"]
-
-# Each write hands the kernel at least this much, whatever size the chunks arrive in.
-_WRITE_BUFFER = 1024 * 1024
 
 
 @overload
@@ -65,11 +63,12 @@ def save(audio: AudioSource, path: str | os.PathLike[str] | BinaryIO) -> Path | 
     """
     try:
         if _is_writable_file(path):
-            file = cast(BinaryIO, path)
-            _fill(audio, file, restartable=_can_restart(file))
+            sink = ObjectSink(cast(BinaryIO, path))
+            _fill(audio, sink)
+            sink.finish()
             return None
         destination = _destination(audio, cast("str | os.PathLike[str]", path))
-        _write_atomically(destination, lambda file: _fill(audio, file, restartable=True))
+        _write_atomically(destination, lambda sink: _fill(audio, sink))
     finally:
         if isinstance(audio, Audio):
             audio.close()
@@ -80,32 +79,25 @@ def _is_writable_file(path: object) -> bool:
     return not isinstance(path, str | os.PathLike) and callable(getattr(path, "write", None))
 
 
-def _can_restart(file: BinaryIO) -> bool:
-    try:
-        return file.seekable() and file.tell() == 0
-    except (OSError, ValueError):
-        return False
-
-
-def _fill(audio: AudioSource, file: BinaryIO, *, restartable: bool) -> None:
+def _fill(audio: AudioSource, sink: Sink) -> None:
     if isinstance(audio, Audio):
-        _download_into(audio, file, restartable=restartable)
+        _download_into(audio, sink)
         return
     for chunk in _chunks(audio):
         if not isinstance(chunk, bytes | bytearray | memoryview):
             raise TypeError(f"audio chunks must be bytes, not {type(chunk).__name__}")
-        file.write(chunk)
+        sink.write(chunk)
 
 
-def _download_into(audio: Audio, file: BinaryIO, *, restartable: bool) -> None:
-    """Stream ``audio`` into ``file``, resuming or restarting a broken download."""
+def _download_into(audio: Audio, sink: Sink) -> None:
+    """Stream ``audio`` into ``sink``, resuming or restarting a broken download."""
     response = audio._take_response()
     written = 0
     retry = 0
     while True:
         try:
             for chunk in stream_body(response):
-                file.write(chunk)
+                sink.write(chunk)
                 written += len(chunk)
             return
         except APIConnectionError as broken:
@@ -119,12 +111,11 @@ def _download_into(audio: Audio, file: BinaryIO, *, restartable: bool) -> None:
         if ranged and continues(audio.headers, response, written):
             logger.info("resuming %s at byte %d", audio.history_item_id, written)
             continue
-        if response.status_code != 200 or not restartable:
+        if response.status_code != 200 or not sink.restartable:
             response.close()
             raise error
         logger.info("restarting %s from the first byte", audio.history_item_id)
-        file.seek(0)
-        file.truncate()
+        sink.restart()
         written = 0
 
 
@@ -165,16 +156,18 @@ def _chunks(audio: bytes | bytearray | memoryview | Iterable[bytes]) -> Iterable
     return audio
 
 
-def _write_atomically(destination: Path, fill: Callable[[BinaryIO], None]) -> None:
+def _write_atomically(destination: Path, fill: Callable[[FileSink], None]) -> None:
     fd, temp = _create_temp(destination)
     try:
         with contextlib.suppress(FileNotFoundError):
             # Replacing a file keeps its permissions: a private file must stay private.
             os.chmod(fd, stat.S_IMODE(os.stat(destination).st_mode))
-        with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as file:
-            fill(file)
-            file.flush()
-            os.fsync(file.fileno())
+        try:
+            sink = FileSink(fd)
+            fill(sink)
+            sink.finish()
+        finally:
+            os.close(fd)
         os.replace(temp, destination)
     except BaseException:
         # BaseException: Ctrl-C in the middle of a download must not leave a .part file.
