@@ -5,19 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
 
 import httpx
 
 from ._audio import Audio
+from ._base import BaseClient
 from ._download import MAX_ERROR_BODY
 from ._errors import BreezeBlueError
-from ._options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, make_settings
-from ._policy import Flow, ReadBody, Send, Settings, Sleep, backoff_delay, download_flow
+from ._policy import Flow, ReadBody, Send, Sleep, backoff_delay, download_flow
 
 __all__ = ["BreezeBlue", "History", "run_sync"]
-
-_UNSET: Any = object()
 
 
 def run_sync(flow: Flow, http: httpx.Client, sleep: Callable[[float], None]) -> httpx.Response:
@@ -122,7 +119,7 @@ class History:
         )
 
 
-class BreezeBlue:
+class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):
     """The Breeze Blue API client.
 
     Args:
@@ -133,6 +130,7 @@ class BreezeBlue:
             Ignored when you pass ``http_client``, whose own settings are kept.
         max_retries: How often a failed request (connection error, timeout, 408, 429,
             5xx) or a broken download in :func:`save` is tried again. ``0`` turns it off.
+        max_connections: The size of the connection pool (default 20).
         http_client: Your own ``httpx.Client`` (proxies, custom transports). The SDK never
             changes its settings and never closes it.
         allow_insecure_http: Allow sending the key over plain ``http://`` to a host that is
@@ -150,83 +148,13 @@ class BreezeBlue:
         ...     save(client.history.download_audio("hist_01haudio"), "history.mp3")
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | httpx.URL | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        http_client: httpx.Client | None = None,
-        allow_insecure_http: bool = False,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise TypeError(
-                f"http_client must be an httpx.Client, not {type(http_client).__name__}"
-            )
-        self._options: dict[str, Any] = {
-            "api_key": api_key,
-            "base_url": base_url,
-            # A caller's own client keeps its own timeouts.
-            "timeout": timeout if http_client is None else None,
-            "max_retries": max_retries,
-            "allow_insecure_http": allow_insecure_http,
-            "clock": clock,
-            "user_agent": http_client is None
-            or http_client.headers.get("user-agent", "").startswith("python-httpx/"),
-        }
-        self._settings: Settings = make_settings(**self._options)
-        # Keep the key as resolved (from the environment, maybe) so copies use the same one.
-        self._options["api_key"] = self._settings.api_key
-        self._sleep = sleep
-        self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client()
+    _http_class = httpx.Client
+    _default_sleep = time.sleep
+    history: History
+    """History items: ``client.history.download_audio(...)``."""
+
+    def _bind(self) -> None:
         self.history = History(self)
-        """History items: ``client.history.download_audio(...)``."""
-
-    @property
-    def base_url(self) -> httpx.URL:
-        """The API's address requests are sent to."""
-        return self._settings.base_url
-
-    @property
-    def max_retries(self) -> int:
-        """How often a failed request is tried again."""
-        return self._settings.policy.max_retries
-
-    def with_options(
-        self,
-        *,
-        api_key: str = _UNSET,
-        base_url: str | httpx.URL = _UNSET,
-        timeout: float | httpx.Timeout = _UNSET,
-        max_retries: int = _UNSET,
-        allow_insecure_http: bool = _UNSET,
-    ) -> BreezeBlue:
-        """A copy with some options changed, sharing this client's connection pool.
-
-        Closing the copy leaves the pool open; close the original when done.
-
-        Example:
-            >>> patient = client.with_options(max_retries=5, timeout=300)
-        """
-        changes = {
-            "api_key": api_key,
-            "base_url": base_url,
-            "timeout": timeout,
-            "max_retries": max_retries,
-            "allow_insecure_http": allow_insecure_http,
-        }
-        copy = object.__new__(BreezeBlue)
-        copy._options = self._options | {k: v for k, v in changes.items() if v is not _UNSET}
-        copy._settings = make_settings(**copy._options)
-        copy._sleep = self._sleep
-        copy._owns_http = False
-        copy._http = self._http
-        copy.history = History(copy)
-        return copy
 
     def close(self) -> None:
         """Close the connection pool (only if the client created it)."""
@@ -243,6 +171,3 @@ class BreezeBlue:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return f"BreezeBlue(base_url={str(self.base_url)!r}, max_retries={self.max_retries})"
