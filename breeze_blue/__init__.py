@@ -7,9 +7,12 @@ Example:
     >>> audio = client.history.download_audio("hist_01haudio")
     >>> save(audio, Path("history.mp3"))
     PosixPath('history.mp3')
+
+``AsyncBreezeBlue`` and ``asave`` are the same for asyncio.
 """
 
-from ._audio import Audio
+from ._async_client import AsyncBreezeBlue, AsyncHistory
+from ._audio import AsyncAudio, Audio
 from ._client import BreezeBlue, History
 from ._errors import (
     APIConnectionError,
@@ -26,13 +29,16 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
 )
-from ._save import save
+from ._save import asave, save
 from ._version import __version__
 
 __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "AsyncAudio",
+    "AsyncBreezeBlue",
+    "AsyncHistory",
     "Audio",
     "AuthenticationError",
     "BadRequestError",
@@ -47,5 +53,6 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "__version__",
+    "asave",
     "save",
 ]

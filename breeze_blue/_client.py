@@ -97,8 +97,6 @@ class History:
             >>> save(audio, Path("history.mp3"))
         """
         client = self._client
-        if not isinstance(wait_timeout, int | float) or not wait_timeout >= 0:
-            raise ValueError(f"wait_timeout must be a number of seconds >= 0, not {wait_timeout!r}")
         flow = download_flow(
             client._http, client._settings, history_item_id, wait=wait, wait_timeout=wait_timeout
         )

@@ -157,6 +157,10 @@ def download_flow(
 
     Raises the typed error once retries, polls or redirects are exhausted or pointless.
     """
+    if isinstance(wait_timeout, bool) or not isinstance(wait_timeout, int | float):
+        raise TypeError(f"wait_timeout must be a number of seconds, not {wait_timeout!r}")
+    if not wait_timeout >= 0:
+        raise ValueError(f"wait_timeout must be a number of seconds >= 0, not {wait_timeout!r}")
     started = settings.clock()
     retries = polls = redirects = 0
     request = _first_request(http, settings, history_item_id, extra_headers)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import os
 import secrets
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO, cast, overload
 
-from ._audio import Audio, stream_body
+from ._audio import AsyncAudio, Audio, _AudioBase, astream_body, stream_body
 from ._errors import APIConnectionError
 from ._logging import logger
 from ._parsing import extension_for, safe_filename
@@ -20,7 +21,7 @@ from ._sink import FileSink, ObjectSink, Sink
 
 AudioSource = Audio | bytes | bytearray | memoryview | Iterable[bytes]
 
-__all__ = ["save"]
+__all__ = ["asave", "save"]
 
 
 @overload
@@ -84,9 +85,13 @@ def _fill(audio: AudioSource, sink: Sink) -> None:
         _download_into(audio, sink)
         return
     for chunk in _chunks(audio):
-        if not isinstance(chunk, bytes | bytearray | memoryview):
-            raise TypeError(f"audio chunks must be bytes, not {type(chunk).__name__}")
-        sink.write(chunk)
+        sink.write(_checked(chunk))
+
+
+def _checked(chunk: object) -> bytes | bytearray | memoryview:
+    if not isinstance(chunk, bytes | bytearray | memoryview):
+        raise TypeError(f"audio chunks must be bytes, not {type(chunk).__name__}")
+    return chunk
 
 
 def _download_into(audio: Audio, sink: Sink) -> None:
@@ -126,7 +131,7 @@ def _destination(audio: object, path: str | os.PathLike[str]) -> Path:
     if str(path) == "":
         raise ValueError("path must not be empty")
     if destination.is_dir():
-        if not isinstance(audio, Audio):
+        if not isinstance(audio, _AudioBase):
             raise ValueError(
                 f"{destination} is a directory and raw bytes carry no filename; "
                 "pass a file path instead"
@@ -159,10 +164,8 @@ def _chunks(audio: bytes | bytearray | memoryview | Iterable[bytes]) -> Iterable
 def _write_atomically(destination: Path, fill: Callable[[FileSink], None]) -> None:
     fd, temp = _create_temp(destination)
     try:
-        with contextlib.suppress(FileNotFoundError):
-            # Replacing a file keeps its permissions: a private file must stay private.
-            os.chmod(fd, stat.S_IMODE(os.stat(destination).st_mode))
         try:
+            _keep_mode(fd, destination)
             sink = FileSink(fd)
             fill(sink)
             sink.finish()
@@ -175,6 +178,12 @@ def _write_atomically(destination: Path, fill: Callable[[FileSink], None]) -> No
             os.unlink(temp)
         raise
     _fsync_directory(destination.parent)
+
+
+def _keep_mode(fd: int, destination: Path) -> None:
+    # Replacing a file keeps its permissions: a private file must stay private.
+    with contextlib.suppress(FileNotFoundError):
+        os.chmod(fd, stat.S_IMODE(os.stat(destination).st_mode))
 
 
 def _create_temp(destination: Path) -> tuple[int, Path]:
@@ -205,3 +214,137 @@ def _fsync_directory(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+AsyncAudioSource = (
+    AsyncAudio | bytes | bytearray | memoryview | Iterable[bytes] | AsyncIterable[bytes]
+)
+
+# Writes leave the event loop in batches of about this size: one thread hop per chunk would
+# cost more than the write itself, while a batch keeps the loop free for other downloads.
+_BATCH = 1024 * 1024
+
+
+@overload
+async def asave(audio: AsyncAudioSource, path: str | os.PathLike[str]) -> Path: ...
+@overload
+async def asave(audio: AsyncAudioSource, path: BinaryIO) -> None: ...
+
+
+async def asave(audio: AsyncAudioSource, path: str | os.PathLike[str] | BinaryIO) -> Path | None:
+    """:func:`save` for asyncio, with the same guarantees; file writes run off the event loop.
+
+    Example:
+        >>> audio = await client.history.download_audio("hist_01haudio")
+        >>> await asave(audio, Path("history.mp3"))
+        PosixPath('history.mp3')
+    """
+    try:
+        if _is_writable_file(path):
+            sink: Sink = ObjectSink(cast(BinaryIO, path))
+            await _afill(audio, sink)
+            await asyncio.to_thread(sink.finish)
+            return None
+        destination = await asyncio.to_thread(
+            _destination, audio, cast("str | os.PathLike[str]", path)
+        )
+        fd, temp = await asyncio.to_thread(_create_temp, destination)
+        try:
+            try:
+                await asyncio.to_thread(_keep_mode, fd, destination)
+                sink = FileSink(fd)
+                await _afill(audio, sink)
+                await asyncio.to_thread(sink.finish)
+            finally:
+                os.close(fd)
+            await asyncio.to_thread(os.replace, temp, destination)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+        await asyncio.to_thread(_fsync_directory, destination.parent)
+    finally:
+        if isinstance(audio, AsyncAudio):
+            await audio.aclose()
+    return destination
+
+
+class _OffLoopWriter:
+    """Gathers chunks and writes each batch in a worker thread while the next one arrives."""
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+        self._batch: list[bytes] = []
+        self._size = 0
+        self._pending: asyncio.Future[None] | None = None
+
+    async def write(self, chunk: bytes | bytearray | memoryview) -> None:
+        # A mutable buffer is copied: the caller may refill it while the thread writes.
+        self._batch.append(chunk if isinstance(chunk, bytes) else bytes(chunk))
+        self._size += len(chunk)
+        if self._size >= _BATCH:
+            await self._hand_over()
+
+    async def drain(self) -> None:
+        await self._hand_over()
+        await self._wait()
+
+    async def _hand_over(self) -> None:
+        await self._wait()
+        if self._batch:
+            batch, self._batch, self._size = self._batch, [], 0
+            self._pending = asyncio.ensure_future(asyncio.to_thread(self._write_all, batch))
+
+    async def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
+
+    def _write_all(self, batch: list[bytes]) -> None:
+        for chunk in batch:
+            self._sink.write(chunk)
+
+
+async def _afill(audio: AsyncAudioSource, sink: Sink) -> None:
+    writer = _OffLoopWriter(sink)
+    if isinstance(audio, AsyncAudio):
+        await _adownload_into(audio, sink, writer)
+        return
+    if isinstance(audio, bytes | bytearray | memoryview | str) or not hasattr(audio, "__aiter__"):
+        for chunk in _chunks(cast("bytes | Iterable[bytes]", audio)):
+            await writer.write(_checked(chunk))
+    else:
+        async for chunk in cast(AsyncIterable[bytes], audio):
+            await writer.write(_checked(chunk))
+    await writer.drain()
+
+
+async def _adownload_into(audio: AsyncAudio, sink: Sink, writer: _OffLoopWriter) -> None:
+    """:func:`_download_into` with awaits."""
+    response = audio._take_response()
+    written = 0
+    retry = 0
+    while True:
+        try:
+            async for chunk in astream_body(response):
+                await writer.write(chunk)
+                written += len(chunk)
+            await writer.drain()
+            return
+        except APIConnectionError as broken:
+            await writer.drain()
+            if audio._reopen is None or retry >= audio._max_retries:
+                raise
+            error = broken
+        ranged = resume_headers(audio.headers, written)
+        response = await audio._swap(await audio._reopen(ranged, retry))
+        retry += 1
+        if ranged and continues(audio.headers, response, written):
+            logger.info("resuming %s at byte %d", audio.history_item_id, written)
+            continue
+        if response.status_code != 200 or not sink.restartable:
+            await response.aclose()
+            raise error
+        logger.info("restarting %s from the first byte", audio.history_item_id)
+        await asyncio.to_thread(sink.restart)
+        written = 0

@@ -111,7 +111,7 @@ def test_wait_against_the_reference_server(server: ReferenceServer, client: Bree
 @pytest.mark.parametrize("bad", [-1, float("nan"), "10"])
 def test_wait_timeout_must_be_a_number(clock: FakeClock, bad: object) -> None:
     client, script = scripted_client([], clock)
-    with pytest.raises(ValueError, match="wait_timeout"):
+    with pytest.raises((TypeError, ValueError), match="wait_timeout"):
         client.history.download_audio("hist_1", wait=True, wait_timeout=bad)  # type: ignore[arg-type]
     assert script.requests == []
 

@@ -1,0 +1,135 @@
+"""``AsyncBreezeBlue``: the same client for asyncio, running the same download policy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+
+import httpx
+
+from ._audio import AsyncAudio
+from ._base import BaseClient
+from ._download import MAX_ERROR_BODY
+from ._errors import BreezeBlueError
+from ._policy import Flow, ReadBody, Send, Sleep, backoff_delay, download_flow
+
+__all__ = ["AsyncBreezeBlue", "AsyncHistory", "run_async"]
+
+
+async def run_async(
+    flow: Flow, http: httpx.AsyncClient, sleep: Callable[[float], Awaitable[None]]
+) -> httpx.Response:
+    """Carry out a download flow's I/O requests with awaits (see ``run_sync``)."""
+    answer: object = None
+    while True:
+        try:
+            action = flow.send(answer)
+        except StopIteration as done:
+            response: httpx.Response = done.value
+            return response
+        if isinstance(action, Send):
+            if http.is_closed:
+                raise BreezeBlueError("this client has been closed; create a new one")
+            try:
+                answer = await http.send(action.request, stream=True, follow_redirects=False)
+            except httpx.RequestError as exc:
+                answer = exc
+            except httpx.InvalidURL as exc:
+                raise BreezeBlueError(
+                    f"the server redirected to an unusable location: {exc}"
+                ) from exc
+        elif isinstance(action, Sleep):
+            await sleep(action.seconds)
+            answer = None
+        else:
+            answer = await _read_capped(action)
+
+
+async def _read_capped(action: ReadBody) -> bytes:
+    body = bytearray()
+    try:
+        async for chunk in action.response.aiter_bytes():
+            body += chunk
+            if len(body) >= MAX_ERROR_BODY:
+                break
+    except (httpx.HTTPError, httpx.StreamError):
+        pass  # an error body cut short or garbled is still an error; what arrived is enough
+    finally:
+        await action.response.aclose()
+    return bytes(body[:MAX_ERROR_BODY])
+
+
+class AsyncHistory:
+    """Operations on history items: ``client.history``."""
+
+    def __init__(self, client: AsyncBreezeBlue) -> None:
+        self._client = client
+
+    async def download_audio(
+        self, history_item_id: str, *, wait: bool = False, wait_timeout: float = 300.0
+    ) -> AsyncAudio:
+        """Download the audio of a history item; see :meth:`breeze_blue.History.download_audio`.
+
+        Example:
+            >>> audio = await client.history.download_audio("hist_01haudio", wait=True)
+            >>> await asave(audio, Path("history.mp3"))
+        """
+        client = self._client
+        flow = download_flow(
+            client._http, client._settings, history_item_id, wait=wait, wait_timeout=wait_timeout
+        )
+        response = await run_async(flow, client._http, client._sleep)
+
+        async def reopen(headers: Mapping[str, str], retry: int) -> httpx.Response:
+            await client._sleep(backoff_delay(client._settings.policy, retry))
+            again = download_flow(
+                client._http, client._settings, history_item_id, extra_headers=headers
+            )
+            return await run_async(again, client._http, client._sleep)
+
+        return AsyncAudio(
+            response,
+            history_item_id=history_item_id,
+            reopen=reopen,
+            max_retries=client._settings.policy.max_retries,
+        )
+
+
+class AsyncBreezeBlue(BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[None]]]):
+    """The Breeze Blue API client for asyncio.
+
+    Takes the same arguments as :class:`~breeze_blue.BreezeBlue` (``http_client`` is an
+    ``httpx.AsyncClient``, ``sleep`` an async function) and behaves the same: same
+    environment variables, errors, retries, waiting, redirect and key rules. Many downloads
+    can run at once on one client; ``max_connections`` bounds how many connections they use.
+
+    Example:
+        >>> async with AsyncBreezeBlue() as client:
+        ...     audio = await client.history.download_audio("hist_01haudio")
+        ...     await asave(audio, Path("history.mp3"))
+    """
+
+    _http_class = httpx.AsyncClient
+    _default_sleep = asyncio.sleep
+    history: AsyncHistory
+    """History items: ``await client.history.download_audio(...)``."""
+
+    def _bind(self) -> None:
+        self.history = AsyncHistory(self)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (only if the client created it)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncBreezeBlue:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
