@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import httpx
 
-from breeze_blue import BreezeBlue
+from breeze_blue import AsyncBreezeBlue, BreezeBlue, asave, save
 
 KEY = "bb_scripted_7f3a9c"
 
@@ -26,6 +29,9 @@ class FakeClock:
         assert seconds >= 0, seconds
         self.sleeps.append(seconds)
         self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
 
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
@@ -71,18 +77,68 @@ def scripted_client(
     *,
     jitter: float = 0.0,
     base_url: str = "https://api.breeze.blue",
+    kind: str = "sync",
     **options: object,
-) -> tuple[BreezeBlue, Script]:
-    """A client answered by ``answers``, sleeping on ``clock``, with fixed jitter."""
+) -> tuple[Any, Script]:
+    """A client (``kind``: sync or async) answered by ``answers``, sleeping on ``clock``."""
     script = Script(answers)
-    client = BreezeBlue(
-        api_key=KEY,
-        base_url=base_url,
-        http_client=httpx.Client(transport=httpx.MockTransport(script)),
-        sleep=clock.sleep,
-        clock=clock.time,
-        **options,  # type: ignore[arg-type]
-    )
+    transport = httpx.MockTransport(script)
+    client: Any
+    if kind == "sync":
+        client = BreezeBlue(
+            api_key=KEY,
+            base_url=base_url,
+            http_client=httpx.Client(transport=transport),
+            sleep=clock.sleep,
+            clock=clock.time,
+            **options,  # type: ignore[arg-type]
+        )
+    else:
+        client = AsyncBreezeBlue(
+            api_key=KEY,
+            base_url=base_url,
+            http_client=httpx.AsyncClient(transport=transport),
+            sleep=clock.asleep,
+            clock=clock.time,
+            **options,  # type: ignore[arg-type]
+        )
     policy = replace(client._settings.policy, random=lambda: jitter)
     client._settings = replace(client._settings, policy=policy)
     return client, script
+
+
+def scripted(
+    kind: str, answers: Sequence[Answer], clock: FakeClock, **options: Any
+) -> tuple[Any, Script]:
+    """:func:`scripted_client` with the kind first, for tests parametrized by ``kind``."""
+    return scripted_client(answers, clock, kind=kind, **options)
+
+
+def fetch(
+    kind: str,
+    client: Any,
+    history_item_id: str,
+    *,
+    wait: bool = False,
+    wait_timeout: float = 300.0,
+    dest: Path | None = None,
+) -> bytes | Path | None:
+    """Download with either kind of client: save to ``dest``, or read the body.
+
+    An async client is used inside one event loop and closed there.
+    """
+    if kind == "sync":
+        audio = client.history.download_audio(history_item_id, wait=wait, wait_timeout=wait_timeout)
+        return save(audio, dest) if dest is not None else audio.read()
+
+    async def run() -> bytes | Path | None:
+        try:
+            audio = await client.history.download_audio(
+                history_item_id, wait=wait, wait_timeout=wait_timeout
+            )
+            return await asave(audio, dest) if dest is not None else await audio.read()
+        finally:
+            await client.aclose()
+            await client._http.aclose()
+
+    return asyncio.run(run())

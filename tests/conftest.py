@@ -57,3 +57,9 @@ def client(server: ReferenceServer, clock: FakeClock) -> Iterator[BreezeBlue]:
         api_key=TEST_API_KEY, base_url=server.url, sleep=clock.sleep, clock=clock.time
     ) as breeze:
         yield breeze
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Run a behaviour test against BreezeBlue and AsyncBreezeBlue alike."""
+    return str(request.param)

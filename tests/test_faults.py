@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from breeze_blue import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    AsyncBreezeBlue,
     AuthenticationError,
     BreezeBlue,
     GenerationFailedError,
@@ -24,21 +26,25 @@ from breeze_blue import (
     InternalServerError,
     NotFoundError,
     RateLimitError,
-    save,
 )
-from breeze_blue.testing import TEST_API_KEY, ErrorReply, Ready, ReferenceServer, failed, running
-from breeze_blue.testing._faults import (
+from breeze_blue.testing import (
+    TEST_API_KEY,
     ChangeValidator,
     Drop,
+    ErrorReply,
     Fault,
     Hangup,
     IgnoreRange,
+    Ready,
     Redirect,
+    ReferenceServer,
     Stall,
     Trickle,
+    failed,
+    running,
 )
 
-from ._scripted import FakeClock
+from ._scripted import FakeClock, fetch
 
 README = Path(__file__).parent.parent / "README.md"
 SIZE = 1024 * 1024 + 5
@@ -161,31 +167,31 @@ def sha256_of(path: Path) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_fault(reference: ReferenceServer, tmp_path: Path, case: Case) -> None:
+def test_fault(reference: ReferenceServer, tmp_path: Path, case: Case, kind: str) -> None:
     reference.requests.clear()
     reference.inject(case.item, *case.faults)
     clock = FakeClock()
     destination = tmp_path / "audio.bin"
     destination.write_bytes(OLD)
-    client = BreezeBlue(
-        api_key=TEST_API_KEY,
-        base_url=reference.url,
-        timeout=0.5,
-        sleep=clock.sleep,
-        clock=clock.time,
+    options: dict[str, Any] = {"api_key": TEST_API_KEY, "base_url": reference.url, "timeout": 0.5}
+    client: Any = (
+        BreezeBlue(**options, sleep=clock.sleep, clock=clock.time)
+        if kind == "sync"
+        else AsyncBreezeBlue(**options, sleep=clock.asleep, clock=clock.time)
     )
     try:
         if case.error is None:
-            save(client.history.download_audio(case.item, wait=case.wait), destination)
+            fetch(kind, client, case.item, wait=case.wait, dest=destination)
             item = reference.items[case.item]
             assert isinstance(item, Ready)
             assert sha256_of(destination) == item.sha256(case.item)
         else:
             with pytest.raises(case.error):
-                save(client.history.download_audio(case.item, wait=case.wait), destination)
+                fetch(kind, client, case.item, wait=case.wait, dest=destination)
             assert destination.read_bytes() == OLD
     finally:
-        client.close()
+        if kind == "sync":
+            client.close()
         # Faults a case did not use up must not leak into the next one.
         reference._faults.pop(case.item, None)
     assert os.listdir(tmp_path) == ["audio.bin"], "a temporary file was left behind"

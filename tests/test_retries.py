@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -21,7 +22,7 @@ from breeze_blue import (
     RateLimitError,
 )
 
-from ._scripted import FakeClock, audio, error, scripted_client
+from ._scripted import FakeClock, audio, error, fetch, scripted
 
 START = FakeClock().now
 
@@ -68,22 +69,24 @@ DELAY_TABLE = [
     ("case", "headers", "sleeps"), DELAY_TABLE, ids=[r[0] for r in DELAY_TABLE]
 )
 def test_delays_before_each_retry(
-    clock: FakeClock, case: str, headers: dict[str, str], sleeps: list[float]
+    kind: str, clock: FakeClock, case: str, headers: dict[str, str], sleeps: list[float]
 ) -> None:
-    client, script = scripted_client([unavailable(**headers)] * 3, clock)
+    client, script = scripted(kind, [unavailable(**headers)] * 3, clock)
     with pytest.raises(InternalServerError):
-        client.history.download_audio("hist_1")
+        fetch(kind, client, "hist_1")
     assert clock.sleeps == pytest.approx(sleeps, abs=1e-6)
     assert len(script.requests) == 3
 
 
 @pytest.mark.parametrize("retry_after", ["61", "3600", "99999999", http_date(86400 * 7)])
-def test_a_retry_after_beyond_the_cap_is_raised_at_once(clock: FakeClock, retry_after: str) -> None:
-    client, script = scripted_client(
-        [error(429, "RATE_LIMITED", {"retry-after": retry_after})], clock
+def test_a_retry_after_beyond_the_cap_is_raised_at_once(
+    kind: str, clock: FakeClock, retry_after: str
+) -> None:
+    client, script = scripted(
+        kind, [error(429, "RATE_LIMITED", {"retry-after": retry_after})], clock
     )
     with pytest.raises(RateLimitError) as caught:
-        client.history.download_audio("hist_1")
+        fetch(kind, client, "hist_1")
     assert clock.sleeps == []
     assert len(script.requests) == 1
     assert caught.value.retry_after is not None
@@ -100,21 +103,21 @@ def test_a_retry_after_beyond_the_cap_is_raised_at_once(clock: FakeClock, retry_
     ],
 )
 def test_backoff_doubles_up_to_its_cap(
-    clock: FakeClock, max_retries: int, sleeps: list[float]
+    kind: str, clock: FakeClock, max_retries: int, sleeps: list[float]
 ) -> None:
-    client, script = scripted_client(
-        [unavailable()] * (max_retries + 1), clock, max_retries=max_retries
+    client, script = scripted(
+        kind, [unavailable()] * (max_retries + 1), clock, max_retries=max_retries
     )
     with pytest.raises(InternalServerError):
-        client.history.download_audio("hist_1")
+        fetch(kind, client, "hist_1")
     assert clock.sleeps == sleeps
     assert len(script.requests) == max_retries + 1
 
 
-def test_jitter_shortens_backoff_by_up_to_a_quarter(clock: FakeClock) -> None:
-    client, _ = scripted_client([unavailable()] * 3, clock, jitter=0.999999)
+def test_jitter_shortens_backoff_by_up_to_a_quarter(kind: str, clock: FakeClock) -> None:
+    client, _ = scripted(kind, [unavailable()] * 3, clock, jitter=0.999999)
     with pytest.raises(InternalServerError):
-        client.history.download_audio("hist_1")
+        fetch(kind, client, "hist_1")
     assert clock.sleeps == pytest.approx([0.375, 0.75], abs=1e-5)
 
 
@@ -129,9 +132,11 @@ def test_jitter_shortens_backoff_by_up_to_a_quarter(clock: FakeClock) -> None:
         (504, None),
     ],
 )
-def test_retried_statuses_then_success(clock: FakeClock, status: int, code: str | None) -> None:
-    client, script = scripted_client([error(status, code), error(status, code), audio()], clock)
-    assert client.history.download_audio("hist_1").read() == b"ID3 scripted audio"
+def test_retried_statuses_then_success(
+    kind: str, clock: FakeClock, status: int, code: str | None
+) -> None:
+    client, script = scripted(kind, [error(status, code), error(status, code), audio()], clock)
+    assert fetch(kind, client, "hist_1") == b"ID3 scripted audio"
     assert len(script.requests) == 3
     assert clock.sleeps == [0.5, 1.0]
 
@@ -150,11 +155,11 @@ def test_retried_statuses_then_success(clock: FakeClock, status: int, code: str 
     ],
 )
 def test_never_retried(
-    clock: FakeClock, status: int, code: str | None, error_class: type[APIError]
+    kind: str, clock: FakeClock, status: int, code: str | None, error_class: type[APIError]
 ) -> None:
-    client, script = scripted_client([error(status, code, {"retry-after": "1"})], clock)
+    client, script = scripted(kind, [error(status, code, {"retry-after": "1"})], clock)
     with pytest.raises(error_class):
-        client.history.download_audio("hist_1")
+        fetch(kind, client, "hist_1")
     assert len(script.requests) == 1
     assert clock.sleeps == []
 
@@ -170,48 +175,53 @@ def test_never_retried(
     ],
 )
 def test_connection_failures_are_retried_then_typed(
-    clock: FakeClock, failure: Exception, error_class: type[Exception]
+    kind: str, clock: FakeClock, failure: Exception, error_class: type[Exception]
 ) -> None:
-    client, script = scripted_client([failure] * 3, clock)
+    client, script = scripted(kind, [failure] * 3, clock)
     with pytest.raises(error_class) as caught:
-        client.history.download_audio("hist_1")
+        fetch(kind, client, "hist_1")
     assert len(script.requests) == 3
     assert clock.sleeps == [0.5, 1.0]
     assert caught.value.__cause__ is failure
 
 
-def test_a_connection_failure_then_success(clock: FakeClock) -> None:
-    client, script = scripted_client([httpx.ConnectError("refused"), audio()], clock)
-    assert client.history.download_audio("hist_1").read() == b"ID3 scripted audio"
+def test_a_connection_failure_then_success(kind: str, clock: FakeClock) -> None:
+    client, script = scripted(kind, [httpx.ConnectError("refused"), audio()], clock)
+    assert fetch(kind, client, "hist_1") == b"ID3 scripted audio"
     assert len(script.requests) == 2
 
 
 def test_a_clean_answer_does_not_reset_the_budget_between_transient_failures(
+    kind: str,
     clock: FakeClock,
 ) -> None:
     # 503, connection error, 503: three failures, max_retries=2: the third is raised.
-    client, script = scripted_client(
-        [unavailable(), httpx.ConnectError("refused"), unavailable(), audio()], clock
+    client, script = scripted(
+        kind, [unavailable(), httpx.ConnectError("refused"), unavailable(), audio()], clock
     )
     with pytest.raises(InternalServerError):
-        client.history.download_audio("hist_1")
+        fetch(kind, client, "hist_1")
     assert len(script.requests) == 3
 
 
-def test_with_options_changes_retries_and_shares_the_pool(clock: FakeClock) -> None:
-    client, script = scripted_client([unavailable()] * 5, clock)
+def test_with_options_changes_retries_and_shares_the_pool(kind: str, clock: FakeClock) -> None:
+    client, script = scripted(kind, [unavailable()] * 5, clock)
     patient = client.with_options(max_retries=4)
     assert patient.max_retries == 4
     assert client.max_retries == 2
     assert patient._http is client._http
-    with pytest.raises(InternalServerError):
-        patient.history.download_audio("hist_1")
-    assert len(script.requests) == 5
-    patient.close()
+    # Closing the copy leaves the shared pool open.
+    if kind == "sync":
+        patient.close()
+    else:
+        asyncio.run(patient.aclose())
     assert not client._http.is_closed
+    with pytest.raises(InternalServerError):
+        fetch(kind, patient, "hist_1")
+    assert len(script.requests) == 5
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "2", None, True])
-def test_max_retries_must_be_a_whole_number(bad: object) -> None:
+def test_max_retries_must_be_a_whole_number(kind: str, bad: object) -> None:
     with pytest.raises(ValueError, match="max_retries"):
-        scripted_client([], FakeClock(), max_retries=bad)
+        scripted(kind, [], FakeClock(), max_retries=bad)

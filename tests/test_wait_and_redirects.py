@@ -20,10 +20,9 @@ from breeze_blue import (
     InternalServerError,
     save,
 )
-from breeze_blue.testing import TEST_API_KEY, Ready, ReferenceServer, failed, running
-from breeze_blue.testing._faults import Redirect
+from breeze_blue.testing import TEST_API_KEY, Ready, Redirect, ReferenceServer, failed, running
 
-from ._scripted import KEY, FakeClock, audio, error, scripted_client
+from ._scripted import KEY, FakeClock, audio, error, fetch, scripted, scripted_client
 
 
 def not_ready(retry_after: str | None = None) -> httpx.Response:
@@ -45,10 +44,10 @@ def not_ready(retry_after: str | None = None) -> httpx.Response:
     ],
 )
 def test_wait_polls_as_retry_after_says(
-    clock: FakeClock, retry_after: str | None, sleeps: list[float]
+    kind: str, clock: FakeClock, retry_after: str | None, sleeps: list[float]
 ) -> None:
-    client, script = scripted_client([not_ready(retry_after)] * 2 + [audio()], clock)
-    assert client.history.download_audio("hist_1", wait=True).read() == b"ID3 scripted audio"
+    client, script = scripted(kind, [not_ready(retry_after)] * 2 + [audio()], clock)
+    assert fetch(kind, client, "hist_1", wait=True) == b"ID3 scripted audio"
     assert clock.sleeps == sleeps
     assert len(script.requests) == 3
 
@@ -61,10 +60,10 @@ def test_without_wait_not_ready_is_raised_at_once(clock: FakeClock) -> None:
     assert len(script.requests) == 1
 
 
-def test_wait_gives_up_at_the_timeout(clock: FakeClock) -> None:
-    client, script = scripted_client([not_ready("4")] * 10, clock)
+def test_wait_gives_up_at_the_timeout(kind: str, clock: FakeClock) -> None:
+    client, script = scripted(kind, [not_ready("4")] * 10, clock)
     with pytest.raises(GenerationNotReadyError) as caught:
-        client.history.download_audio("hist_1", wait=True, wait_timeout=10)
+        fetch(kind, client, "hist_1", wait=True, wait_timeout=10)
     # Polls at 0, 4, 8 and a last one at 10 (the deadline), then it gives up.
     assert clock.sleeps == [4.0, 4.0, 2.0]
     assert len(script.requests) == 4
@@ -73,20 +72,20 @@ def test_wait_gives_up_at_the_timeout(clock: FakeClock) -> None:
     assert caught.value.retry_after == 4.0
 
 
-def test_a_failed_generation_stops_the_wait(clock: FakeClock) -> None:
-    client, script = scripted_client(
-        [not_ready("1"), error(422, "GENERATION_FAILED"), audio()], clock
+def test_a_failed_generation_stops_the_wait(kind: str, clock: FakeClock) -> None:
+    client, script = scripted(
+        kind, [not_ready("1"), error(422, "GENERATION_FAILED"), audio()], clock
     )
     with pytest.raises(GenerationFailedError):
-        client.history.download_audio("hist_1", wait=True)
+        fetch(kind, client, "hist_1", wait=True)
     assert len(script.requests) == 2
 
 
-def test_transient_failures_while_waiting_are_retried(clock: FakeClock) -> None:
-    client, script = scripted_client(
-        [not_ready("1"), error(503, "SERVICE_UNAVAILABLE"), not_ready("1"), audio()], clock
+def test_transient_failures_while_waiting_are_retried(kind: str, clock: FakeClock) -> None:
+    client, script = scripted(
+        kind, [not_ready("1"), error(503, "SERVICE_UNAVAILABLE"), not_ready("1"), audio()], clock
     )
-    assert client.history.download_audio("hist_1", wait=True).read()
+    assert fetch(kind, client, "hist_1", wait=True)
     assert clock.sleeps == [1.0, 0.5, 1.0]
     assert len(script.requests) == 4
 
@@ -137,28 +136,32 @@ def redirect(location: str, status: int = 302) -> httpx.Response:
 )
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_the_key_follows_redirects_only_within_the_origin(
-    clock: FakeClock, location: str, key_sent: bool, status: int
+    kind: str, clock: FakeClock, location: str, key_sent: bool, status: int
 ) -> None:
-    client, script = scripted_client([redirect(location, status), audio()], clock)
-    assert client.history.download_audio("hist_1").read() == b"ID3 scripted audio"
+    client, script = scripted(kind, [redirect(location, status), audio()], clock)
+    assert fetch(kind, client, "hist_1") == b"ID3 scripted audio"
     first, second = script.requests
     assert first.headers["xi-api-key"] == KEY
     assert ("xi-api-key" in second.headers) is key_sent
     assert second.method == "GET"
 
 
-def test_the_key_comes_back_when_a_redirect_returns_to_the_origin(clock: FakeClock) -> None:
-    client, script = scripted_client(
-        [redirect("https://cdn.example/a"), redirect("https://api.breeze.blue/b"), audio()], clock
+def test_the_key_comes_back_when_a_redirect_returns_to_the_origin(
+    kind: str, clock: FakeClock
+) -> None:
+    client, script = scripted(
+        kind,
+        [redirect("https://cdn.example/a"), redirect("https://api.breeze.blue/b"), audio()],
+        clock,
     )
-    client.history.download_audio("hist_1").read()
+    fetch(kind, client, "hist_1")
     assert ["xi-api-key" in r.headers for r in script.requests] == [True, False, True]
 
 
-def test_redirect_loops_stop(clock: FakeClock) -> None:
-    client, script = scripted_client([redirect("/again")] * 10, clock)
+def test_redirect_loops_stop(kind: str, clock: FakeClock) -> None:
+    client, script = scripted(kind, [redirect("/again")] * 10, clock)
     with pytest.raises(APIError, match="redirects"):
-        client.history.download_audio("hist_1")
+        fetch(kind, client, "hist_1")
     assert len(script.requests) == 6  # the first and five redirects
 
 

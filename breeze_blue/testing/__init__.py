@@ -11,6 +11,16 @@ Example:
     ...     assert client.history.download_audio("hist_mine").read() == b"RIFF...."
 """
 
+from ._faults import (
+    ChangeValidator,
+    Drop,
+    Fault,
+    Hangup,
+    IgnoreRange,
+    Redirect,
+    Stall,
+    Trickle,
+)
 from ._items import (
     AUDIO_MEDIA_TYPES,
     ErrorReply,
@@ -27,11 +37,19 @@ from ._server import TEST_API_KEY, RecordedRequest, ReferenceServer, api_key_id
 __all__ = [
     "AUDIO_MEDIA_TYPES",
     "TEST_API_KEY",
+    "ChangeValidator",
+    "Drop",
     "ErrorReply",
+    "Fault",
+    "Hangup",
+    "IgnoreRange",
     "Item",
     "Ready",
     "RecordedRequest",
+    "Redirect",
     "ReferenceServer",
+    "Stall",
+    "Trickle",
     "api_key_id",
     "default_items",
     "failed",
