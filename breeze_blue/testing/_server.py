@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from ._faults import ChangeValidator, Drop, Fault, Hangup, IgnoreRange, Redirect, Stall, Trickle
-from ._items import ErrorReply, Item, Ready, default_items
+from ._items import ErrorReply, Item, Ready, default_items, running
 
 __all__ = ["TEST_API_KEY", "RecordedRequest", "ReferenceServer", "api_key_id"]
 
@@ -101,10 +101,26 @@ class ReferenceServer:
         host = f"[{host!s}]" if ":" in str(host) else str(host)
         return f"http://{host}:{port}"
 
-    def add(self, history_item_id: str, item: Item) -> None:
-        """Add or replace a history item."""
+    def add(self, history_item_id: str, item: Item, *, running_polls: int = 0) -> None:
+        """Add or replace a history item.
+
+        ``running_polls=N`` makes it answer ``409 GENERATION_NOT_READY`` (``Retry-After: 1``)
+        to the next N requests first, like a generation that is still running.
+
+        Example:
+            >>> server.add("hist_new", Ready(media_type="audio/wav", body=wav), running_polls=2)
+        """
         with self._lock:
             self.items[history_item_id] = item
+            self._faults.pop(history_item_id, None)
+        if running_polls:
+            self.inject(history_item_id, *[running("1")] * running_polls)
+
+    def remove(self, history_item_id: str) -> None:
+        """Forget an item: it is then missing (``404 RESOURCE_NOT_FOUND``)."""
+        with self._lock:
+            self.items.pop(history_item_id, None)
+            self._faults.pop(history_item_id, None)
 
     def inject(self, history_item_id: str, *faults: Fault | ErrorReply) -> None:
         """Make the next requests for an item misbehave, one fault per request, in order.
