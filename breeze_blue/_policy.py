@@ -256,6 +256,15 @@ def _poll_delay(
         delay,
         waited,
         wait_timeout,
+        # For handlers that show progress (the command line's): the poll as data.
+        extra={
+            "breeze_blue_poll": {
+                "history_item_id": history_item_id,
+                "polls": polls,
+                "delay": delay,
+                "waited": waited,
+            }
+        },
     )
     return delay
 

@@ -20,17 +20,26 @@ from ._resume import continues, resume_headers
 from ._sink import FileSink, ObjectSink, Sink
 
 AudioSource = Audio | bytes | bytearray | memoryview | Iterable[bytes]
+Progress = Callable[[int], object]
+"""Called with the number of bytes saved so far (back to 0 if a download starts over)."""
 
 __all__ = ["asave", "save"]
 
 
 @overload
-def save(audio: AudioSource, path: str | os.PathLike[str]) -> Path: ...
+def save(
+    audio: AudioSource, path: str | os.PathLike[str], *, progress: Progress | None = None
+) -> Path: ...
 @overload
-def save(audio: AudioSource, path: BinaryIO) -> None: ...
+def save(audio: AudioSource, path: BinaryIO, *, progress: Progress | None = None) -> None: ...
 
 
-def save(audio: AudioSource, path: str | os.PathLike[str] | BinaryIO) -> Path | None:
+def save(
+    audio: AudioSource,
+    path: str | os.PathLike[str] | BinaryIO,
+    *,
+    progress: Progress | None = None,
+) -> Path | None:
     """Write ``audio`` to ``path`` atomically and return the path written.
 
     The bytes stream into a temporary file beside the destination, which is flushed to
@@ -50,6 +59,9 @@ def save(audio: AudioSource, path: str | os.PathLike[str] | BinaryIO) -> Path | 
             server's suggested filename, else from the history item id and media type
             (``hist_01haudio.mp3``); or a binary file object open for writing (written in
             place, so not atomically; ``None`` is returned).
+        progress: Called with the number of bytes written so far, after every chunk (and
+            with ``0`` if a broken download has to start over). The command line draws its
+            progress bar with it.
 
     Raises:
         FileNotFoundError: the destination's folder does not exist.
@@ -65,11 +77,11 @@ def save(audio: AudioSource, path: str | os.PathLike[str] | BinaryIO) -> Path | 
     try:
         if _is_writable_file(path):
             sink = ObjectSink(cast(BinaryIO, path))
-            _fill(audio, sink)
+            _fill(audio, sink, progress)
             sink.finish()
             return None
         destination = _destination(audio, cast("str | os.PathLike[str]", path))
-        _write_atomically(destination, lambda sink: _fill(audio, sink))
+        _write_atomically(destination, lambda sink: _fill(audio, sink, progress))
     finally:
         if isinstance(audio, Audio):
             audio.close()
@@ -80,12 +92,16 @@ def _is_writable_file(path: object) -> bool:
     return not isinstance(path, str | os.PathLike) and callable(getattr(path, "write", None))
 
 
-def _fill(audio: AudioSource, sink: Sink) -> None:
+def _fill(audio: AudioSource, sink: Sink, progress: Progress | None) -> None:
     if isinstance(audio, Audio):
-        _download_into(audio, sink)
+        _download_into(audio, sink, progress)
         return
+    written = 0
     for chunk in _chunks(audio):
         sink.write(_checked(chunk))
+        written += len(chunk)
+        if progress:
+            progress(written)
 
 
 def _checked(chunk: object) -> bytes | bytearray | memoryview:
@@ -94,7 +110,7 @@ def _checked(chunk: object) -> bytes | bytearray | memoryview:
     return chunk
 
 
-def _download_into(audio: Audio, sink: Sink) -> None:
+def _download_into(audio: Audio, sink: Sink, progress: Progress | None) -> None:
     """Stream ``audio`` into ``sink``, resuming or restarting a broken download."""
     response = audio._take_response()
     written = 0
@@ -104,6 +120,8 @@ def _download_into(audio: Audio, sink: Sink) -> None:
             for chunk in stream_body(response):
                 sink.write(chunk)
                 written += len(chunk)
+                if progress:
+                    progress(written)
             return
         except APIConnectionError as broken:
             if audio._reopen is None or retry >= audio._max_retries:
@@ -122,6 +140,8 @@ def _download_into(audio: Audio, sink: Sink) -> None:
         logger.info("restarting %s from the first byte", audio.history_item_id)
         sink.restart()
         written = 0
+        if progress:
+            progress(0)
 
 
 def _destination(audio: object, path: str | os.PathLike[str]) -> Path:
@@ -226,12 +246,21 @@ _BATCH = 1024 * 1024
 
 
 @overload
-async def asave(audio: AsyncAudioSource, path: str | os.PathLike[str]) -> Path: ...
+async def asave(
+    audio: AsyncAudioSource, path: str | os.PathLike[str], *, progress: Progress | None = None
+) -> Path: ...
 @overload
-async def asave(audio: AsyncAudioSource, path: BinaryIO) -> None: ...
+async def asave(
+    audio: AsyncAudioSource, path: BinaryIO, *, progress: Progress | None = None
+) -> None: ...
 
 
-async def asave(audio: AsyncAudioSource, path: str | os.PathLike[str] | BinaryIO) -> Path | None:
+async def asave(
+    audio: AsyncAudioSource,
+    path: str | os.PathLike[str] | BinaryIO,
+    *,
+    progress: Progress | None = None,
+) -> Path | None:
     """:func:`save` for asyncio, with the same guarantees; file writes run off the event loop.
 
     Example:
@@ -242,7 +271,7 @@ async def asave(audio: AsyncAudioSource, path: str | os.PathLike[str] | BinaryIO
     try:
         if _is_writable_file(path):
             sink: Sink = ObjectSink(cast(BinaryIO, path))
-            await _afill(audio, sink)
+            await _afill(audio, sink, progress)
             await asyncio.to_thread(sink.finish)
             return None
         destination = await asyncio.to_thread(
@@ -253,7 +282,7 @@ async def asave(audio: AsyncAudioSource, path: str | os.PathLike[str] | BinaryIO
             try:
                 await asyncio.to_thread(_keep_mode, fd, destination)
                 sink = FileSink(fd)
-                await _afill(audio, sink)
+                await _afill(audio, sink, progress)
                 await asyncio.to_thread(sink.finish)
             finally:
                 os.close(fd)
@@ -277,13 +306,19 @@ class _OffLoopWriter:
         self._batch: list[bytes] = []
         self._size = 0
         self._pending: asyncio.Future[None] | None = None
+        self._total = 0
 
     async def write(self, chunk: bytes | bytearray | memoryview) -> None:
         # A mutable buffer is copied: the caller may refill it while the thread writes.
         self._batch.append(chunk if isinstance(chunk, bytes) else bytes(chunk))
         self._size += len(chunk)
+        self._total += len(chunk)
         if self._size >= _BATCH:
             await self._hand_over()
+
+    def report(self, progress: Progress | None) -> None:
+        if progress:
+            progress(self._total)
 
     async def drain(self) -> None:
         await self._hand_over()
@@ -305,21 +340,25 @@ class _OffLoopWriter:
             self._sink.write(chunk)
 
 
-async def _afill(audio: AsyncAudioSource, sink: Sink) -> None:
+async def _afill(audio: AsyncAudioSource, sink: Sink, progress: Progress | None) -> None:
     writer = _OffLoopWriter(sink)
     if isinstance(audio, AsyncAudio):
-        await _adownload_into(audio, sink, writer)
+        await _adownload_into(audio, sink, writer, progress)
         return
     if isinstance(audio, bytes | bytearray | memoryview | str) or not hasattr(audio, "__aiter__"):
         for chunk in _chunks(cast("bytes | Iterable[bytes]", audio)):
             await writer.write(_checked(chunk))
+            writer.report(progress)
     else:
         async for chunk in cast(AsyncIterable[bytes], audio):
             await writer.write(_checked(chunk))
+            writer.report(progress)
     await writer.drain()
 
 
-async def _adownload_into(audio: AsyncAudio, sink: Sink, writer: _OffLoopWriter) -> None:
+async def _adownload_into(
+    audio: AsyncAudio, sink: Sink, writer: _OffLoopWriter, progress: Progress | None
+) -> None:
     """:func:`_download_into` with awaits."""
     response = audio._take_response()
     written = 0
@@ -329,6 +368,8 @@ async def _adownload_into(audio: AsyncAudio, sink: Sink, writer: _OffLoopWriter)
             async for chunk in astream_body(response):
                 await writer.write(chunk)
                 written += len(chunk)
+                if progress:
+                    progress(written)
             await writer.drain()
             return
         except APIConnectionError as broken:
@@ -348,3 +389,5 @@ async def _adownload_into(audio: AsyncAudio, sink: Sink, writer: _OffLoopWriter)
         logger.info("restarting %s from the first byte", audio.history_item_id)
         await asyncio.to_thread(sink.restart)
         written = 0
+        if progress:
+            progress(0)
