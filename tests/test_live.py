@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import runpy
+import tracemalloc
 from pathlib import Path
 
 import httpx
@@ -160,3 +161,18 @@ def test_a_users_own_http_client_works_end_to_end(server: ReferenceServer) -> No
 def test_the_reference_server_refuses_to_listen_beyond_loopback() -> None:
     with pytest.raises(ValueError, match="loopback"):
         ReferenceServer(host="0.0.0.0")
+
+
+def test_saving_a_large_download_does_not_buffer_it(
+    server: ReferenceServer, client: BreezeBlue, tmp_path: Path
+) -> None:
+    server.add("hist_32mib", Ready(media_type="audio/mpeg", size=32 * 1024 * 1024))
+    tracemalloc.start()
+    try:
+        save(client.history.download_audio("hist_32mib"), tmp_path / "big.mp3")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (tmp_path / "big.mp3").stat().st_size == 32 * 1024 * 1024
+    # The reference server (same process) and the client each hold a chunk or two at a time.
+    assert peak < 4 * 1024 * 1024, peak
