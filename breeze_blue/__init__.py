@@ -11,7 +11,8 @@ Example:
 ``AsyncBreezeBlue`` and ``asave`` are the same for asyncio.
 """
 
-from ._async_client import AsyncBreezeBlue, AsyncHistory
+from typing import TYPE_CHECKING, Any
+
 from ._audio import AsyncAudio, Audio
 from ._client import BreezeBlue, History
 from ._errors import (
@@ -29,8 +30,31 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
 )
-from ._save import asave, save
+from ._save import save
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._asave import asave
+    from ._async_client import AsyncBreezeBlue, AsyncHistory
+
+# The asyncio side is imported when first used: asyncio alone would double the cost of
+# `import breeze_blue` for the many programs that never touch it.
+_LAZY = {
+    "AsyncBreezeBlue": "._async_client",
+    "AsyncHistory": "._async_client",
+    "asave": "._asave",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib  # noqa: PLC0415
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'breeze_blue' has no attribute {name!r}")
+
 
 __all__ = [
     "APIConnectionError",

@@ -79,25 +79,33 @@ class Settings:
     clock: Callable[[], float]
 
 
-@dataclass(frozen=True)
+# The three requests a flow makes of its driver. Plain slotted classes: they are made per
+# request, and dataclasses would add to import time for nothing.
 class Send:
     """Send ``request`` (streaming); answer with the ``httpx.Response`` or the exception."""
 
-    request: httpx.Request
+    __slots__ = ("request",)
+
+    def __init__(self, request: httpx.Request) -> None:
+        self.request = request
 
 
-@dataclass(frozen=True)
 class Sleep:
     """Sleep ``seconds``; answer with ``None``."""
 
-    seconds: float
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
 
-@dataclass(frozen=True)
 class ReadBody:
     """Read at most the error-body cap of ``response`` and close it; answer with the bytes."""
 
-    response: httpx.Response
+    __slots__ = ("response",)
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
 
 
 Action = Send | Sleep | ReadBody
