@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from breeze_blue import __version__
 from breeze_blue.testing import TEST_API_KEY, ReferenceServer, tone_wav
 
 ROOT = Path(__file__).parent.parent
@@ -83,3 +84,19 @@ def test_the_docs_example_runs_from_a_clean_install(wheel: Path, tmp_path: Path)
         )
     assert run.returncode == 0, run.stderr
     assert (work / "history.mp3").read_bytes() == tone_wav()
+
+    # The console script is installed, and works without the [cli] extra's rich.
+    version = subprocess.run(
+        [str(env_dir / "bin" / "breeze-blue"), "--version"],
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert version.stdout.strip() == f"breeze-blue {__version__}"
+    metadata = subprocess.run(
+        [str(python), "-c", "from importlib.metadata import entry_points;"
+         "print([e.value for e in entry_points(group='pytest11')])"],
+        env=clean_env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "breeze_blue.testing._plugin" in metadata.stdout
