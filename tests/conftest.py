@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from breeze_blue import BreezeBlue
+from breeze_blue import AsyncBreezeBlue, BreezeBlue
 from breeze_blue.testing import TEST_API_KEY, ReferenceServer
 
 from ._scripted import FakeClock
@@ -35,6 +35,20 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@pytest.fixture(autouse=True)
+def _retries_do_not_really_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client built without a fake clock still waits no real time between retries."""
+
+    async def no_async_sleep(seconds: float) -> None:
+        assert seconds >= 0
+
+    def no_sleep(seconds: float) -> None:
+        assert seconds >= 0
+
+    monkeypatch.setattr(BreezeBlue, "_default_sleep", no_sleep)
+    monkeypatch.setattr(AsyncBreezeBlue, "_default_sleep", no_async_sleep)
 
 
 @pytest.fixture
