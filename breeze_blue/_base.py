@@ -47,8 +47,8 @@ class BaseClient(Generic[HttpT, SleepT]):
             raise ValueError(f"max_connections must be a whole number, not {max_connections!r}")
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, not {max_connections}")
+        # Everything but the key, which lives only in the settings (kept out of reprs).
         self._options: dict[str, Any] = {
-            "api_key": api_key,
             "base_url": base_url,
             # A caller's own client keeps its own timeouts.
             "timeout": timeout if http_client is None else None,
@@ -58,9 +58,7 @@ class BaseClient(Generic[HttpT, SleepT]):
             "user_agent": http_client is None
             or http_client.headers.get("user-agent", "").startswith("python-httpx/"),
         }
-        self._settings: Settings = make_settings(**self._options)
-        # Keep the key as resolved (from the environment, maybe) so copies use the same one.
-        self._options["api_key"] = self._settings.api_key
+        self._settings: Settings = make_settings(api_key=api_key, **self._options)
         self._sleep: SleepT = (
             sleep if sleep is not None else cast(SleepT, type(self)._default_sleep)
         )
@@ -104,7 +102,6 @@ class BaseClient(Generic[HttpT, SleepT]):
             >>> patient = client.with_options(max_retries=5, timeout=300)
         """
         changes = {
-            "api_key": api_key,
             "base_url": base_url,
             "timeout": timeout,
             "max_retries": max_retries,
@@ -112,7 +109,9 @@ class BaseClient(Generic[HttpT, SleepT]):
         }
         copy = object.__new__(type(self))
         copy._options = self._options | {k: v for k, v in changes.items() if v is not UNSET}
-        copy._settings = make_settings(**copy._options)
+        # The key as resolved (from the environment, maybe), unless a new one is given.
+        key = self._settings.api_key if api_key is UNSET else api_key
+        copy._settings = make_settings(api_key=key, **copy._options)
         copy._sleep = self._sleep
         copy._owns_http = False
         copy._http = self._http

@@ -72,7 +72,7 @@ class Settings:
     """Everything a download needs from its client, frozen so copies can share a pool."""
 
     base_url: httpx.URL
-    api_key: str
+    api_key: str = field(repr=False)  # never in a repr, a traceback's locals or a log
     headers: Mapping[str, str]
     timeout: httpx.Timeout | None
     policy: RetryPolicy
