@@ -14,8 +14,7 @@ from typing import BinaryIO, cast, overload
 
 from ._audio import AsyncAudio, astream_body
 from ._errors import APIConnectionError
-from ._logging import logger
-from ._resume import continues, resume_headers
+from ._resume import pick_up, resume_headers
 from ._save import (
     Progress,
     _checked,
@@ -176,13 +175,19 @@ async def _adownload_into(
         ranged = resume_headers(audio.headers, written)
         response = await audio._swap(await audio._reopen(ranged, retry))
         retry += 1
-        if ranged and continues(audio.headers, response, written):
-            logger.info("resuming %s at byte %d", audio.history_item_id, written)
+        step = pick_up(
+            audio.headers,
+            ranged,
+            response,
+            written,
+            restartable=sink.restartable,
+            history_item_id=audio.history_item_id,
+        )
+        if step == "resume":
             continue
-        if response.status_code != 200 or not sink.restartable:
+        if step is None:
             await response.aclose()
             raise error
-        logger.info("restarting %s from the first byte", audio.history_item_id)
         await asyncio.to_thread(sink.restart)
         written = 0
         if progress:

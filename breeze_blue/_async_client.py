@@ -11,8 +11,16 @@ import httpx
 from ._audio import AsyncAudio
 from ._base import BaseClient
 from ._download import MAX_ERROR_BODY
-from ._errors import BreezeBlueError
-from ._policy import Flow, ReadBody, Send, Sleep, backoff_delay, download_flow
+from ._policy import (
+    Flow,
+    ReadBody,
+    Send,
+    Sleep,
+    backoff_delay,
+    client_closed,
+    download_flow,
+    unusable_redirect,
+)
 
 __all__ = ["AsyncBreezeBlue", "AsyncHistory", "run_async"]
 
@@ -30,15 +38,13 @@ async def run_async(
             return response
         if isinstance(action, Send):
             if http.is_closed:
-                raise BreezeBlueError("this client has been closed; create a new one")
+                raise client_closed()
             try:
                 answer = await http.send(action.request, stream=True, follow_redirects=False)
             except httpx.RequestError as exc:
                 answer = exc
             except httpx.InvalidURL as exc:
-                raise BreezeBlueError(
-                    f"the server redirected to an unusable location: {exc}"
-                ) from exc
+                raise unusable_redirect(exc) from exc
         elif isinstance(action, Sleep):
             await sleep(action.seconds)
             answer = None

@@ -11,8 +11,16 @@ import httpx
 from ._audio import Audio
 from ._base import BaseClient
 from ._download import MAX_ERROR_BODY
-from ._errors import BreezeBlueError
-from ._policy import Flow, ReadBody, Send, Sleep, backoff_delay, download_flow
+from ._policy import (
+    Flow,
+    ReadBody,
+    Send,
+    Sleep,
+    backoff_delay,
+    client_closed,
+    download_flow,
+    unusable_redirect,
+)
 
 __all__ = ["BreezeBlue", "History", "run_sync"]
 
@@ -28,17 +36,14 @@ def run_sync(flow: Flow, http: httpx.Client, sleep: Callable[[float], None]) -> 
             return response
         if isinstance(action, Send):
             if http.is_closed:
-                raise BreezeBlueError("this client has been closed; create a new one")
+                raise client_closed()
             try:
                 # Redirects are the policy's: it decides where the API key may go.
                 answer = http.send(action.request, stream=True, follow_redirects=False)
             except httpx.RequestError as exc:
                 answer = exc
             except httpx.InvalidURL as exc:
-                # httpx parses a redirect's location even when it does not follow it.
-                raise BreezeBlueError(
-                    f"the server redirected to an unusable location: {exc}"
-                ) from exc
+                raise unusable_redirect(exc) from exc
         elif isinstance(action, Sleep):
             sleep(action.seconds)
             answer = None

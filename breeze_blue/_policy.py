@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 import httpx
 
 from ._download import API_KEY_HEADER, build_request, parse_error, redact
-from ._errors import APIConnectionError, APIError, GenerationNotReadyError, connection_error
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    BreezeBlueError,
+    GenerationNotReadyError,
+    connection_error,
+)
 from ._logging import log_request, log_response, logger
 from ._parsing import parse_retry_after
 
@@ -32,10 +38,12 @@ __all__ = [
     "Settings",
     "Sleep",
     "backoff_delay",
+    "client_closed",
     "download_flow",
     "is_loopback",
     "same_origin",
     "server_delay",
+    "unusable_redirect",
 ]
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -110,6 +118,16 @@ class ReadBody:
 
 Action = Send | Sleep | ReadBody
 Flow = Generator[Action, object, httpx.Response]
+
+
+def client_closed() -> BreezeBlueError:
+    """The error for a download on a client that was closed (both drivers raise it)."""
+    return BreezeBlueError("this client has been closed; create a new one")
+
+
+def unusable_redirect(exc: httpx.InvalidURL) -> BreezeBlueError:
+    """httpx parses a redirect's location even when not following it, and may refuse it."""
+    return BreezeBlueError(f"the server redirected to an unusable location: {exc}")
 
 
 def server_delay(headers: httpx.Headers, *, now: Callable[[], float]) -> float | None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import httpx
 
 from ._audio import content_length
+from ._logging import logger
 
-__all__ = ["continues", "resume_headers"]
+__all__ = ["continues", "pick_up", "resume_headers"]
 
 # At most 20 digits: int() refuses very long digit strings, and no file is that large.
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d{1,20})-(\d{1,20})/(\d{1,20}|\*)", re.ASCII)
@@ -48,3 +50,26 @@ def continues(original: httpx.Headers, response: httpx.Response, offset: int) ->
         if before and after and before != after:
             return False
     return True
+
+
+def pick_up(
+    original: httpx.Headers,
+    ranged: dict[str, str],
+    response: httpx.Response,
+    offset: int,
+    *,
+    restartable: bool,
+    history_item_id: str,
+) -> Literal["resume", "restart"] | None:
+    """After asking again for a broken download: append, start over, or give up (``None``).
+
+    ``ranged`` is what :func:`resume_headers` gave for ``offset``; the sync and async saves
+    both decide here, so they cannot disagree on what a retried answer means.
+    """
+    if ranged and continues(original, response, offset):
+        logger.info("resuming %s at byte %d", history_item_id, offset)
+        return "resume"
+    if response.status_code != 200 or not restartable:
+        return None
+    logger.info("restarting %s from the first byte", history_item_id)
+    return "restart"

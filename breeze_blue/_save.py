@@ -13,9 +13,8 @@ from typing import BinaryIO, cast, overload
 
 from ._audio import Audio, _AudioBase, stream_body
 from ._errors import APIConnectionError
-from ._logging import logger
 from ._parsing import extension_for, safe_filename
-from ._resume import continues, resume_headers
+from ._resume import pick_up, resume_headers
 from ._sink import FileSink, ObjectSink, Sink
 
 AudioSource = Audio | bytes | bytearray | memoryview | Iterable[bytes]
@@ -130,13 +129,19 @@ def _download_into(audio: Audio, sink: Sink, progress: Progress | None) -> None:
         ranged = resume_headers(audio.headers, written)
         response = audio._swap(audio._reopen(ranged, retry))
         retry += 1
-        if ranged and continues(audio.headers, response, written):
-            logger.info("resuming %s at byte %d", audio.history_item_id, written)
+        step = pick_up(
+            audio.headers,
+            ranged,
+            response,
+            written,
+            restartable=sink.restartable,
+            history_item_id=audio.history_item_id,
+        )
+        if step == "resume":
             continue
-        if response.status_code != 200 or not sink.restartable:
+        if step is None:
             response.close()
             raise error
-        logger.info("restarting %s from the first byte", audio.history_item_id)
         sink.restart()
         written = 0
         if progress:
