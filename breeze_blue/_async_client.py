@@ -21,6 +21,7 @@ from ._policy import (
     download_flow,
     unusable_redirect,
 )
+from ._transport import AsyncioTransport, environment_has_proxy
 
 __all__ = ["AsyncBreezeBlue", "AsyncHistory", "run_async"]
 
@@ -123,6 +124,11 @@ class AsyncBreezeBlue(BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
 
     def _bind(self) -> None:
         self.history = AsyncHistory(self)
+
+    def _new_http(self, limits: httpx.Limits) -> httpx.AsyncClient:
+        if environment_has_proxy():
+            return httpx.AsyncClient(limits=limits)  # only httpx's transport knows proxies
+        return httpx.AsyncClient(limits=limits, transport=AsyncioTransport(limits))
 
     async def aclose(self) -> None:
         """Close the connection pool (only if the client created it)."""

@@ -66,10 +66,12 @@ class BaseClient(Generic[HttpT, SleepT]):
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
-        self._http: HttpT = (
-            http_client if http_client is not None else self._http_class(limits=limits)  # type: ignore[assignment]
-        )
+        self._http: HttpT = http_client if http_client is not None else self._new_http(limits)
         self._bind()
+
+    def _new_http(self, limits: httpx.Limits) -> HttpT:
+        """The HTTP client the SDK creates when the caller brings none."""
+        return self._http_class(limits=limits)  # type: ignore[return-value]
 
     def _bind(self) -> None:
         """Attach the resources (``history``) to this client."""

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import inspect
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from breeze_blue import (
     asave,
     save,
 )
+from breeze_blue._transport import AsyncioTransport
 from breeze_blue.testing import TEST_API_KEY, Ready, ReferenceServer, Stall
 
 
@@ -71,8 +73,17 @@ def test_read_iterate_and_close(server: ReferenceServer) -> None:
 
 
 def test_64_downloads_at_once_through_a_bounded_pool(
-    server: ReferenceServer, tmp_path: Path
+    server: ReferenceServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    opened = 0
+    real_connect = AsyncioTransport._connect
+
+    async def counted(transport: AsyncioTransport, *args: Any) -> Any:
+        nonlocal opened
+        opened += 1
+        return await real_connect(transport, *args)
+
+    monkeypatch.setattr(AsyncioTransport, "_connect", counted)
     ids = [f"hist_many_{i:02d}" for i in range(64)]
     for item_id in ids:
         server.add(item_id, Ready(media_type="audio/mpeg", size=1024 * 1024))
@@ -86,12 +97,10 @@ def test_64_downloads_at_once_through_a_bounded_pool(
                 audio = await client.history.download_audio(item_id)
                 return await asave(audio, tmp_path / f"{item_id}.mp3")
 
-            paths = await asyncio.gather(*(one(item_id) for item_id in ids))
-            pool = client._http._transport._pool  # type: ignore[attr-defined]
-            assert len(pool.connections) <= 8
-            return paths
+            return await asyncio.gather(*(one(item_id) for item_id in ids))
 
     paths = asyncio.run(run())
+    assert 1 <= opened <= 8  # never more than max_connections, and reused
     assert len(paths) == 64
     for item_id, path in zip(ids, paths, strict=True):
         item = server.items[item_id]

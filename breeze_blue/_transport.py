@@ -1,0 +1,480 @@
+"""The connection layer ``AsyncBreezeBlue`` builds for itself: HTTP/1.1 (h11) over asyncio.
+
+httpx's own async transport goes through httpcore, whose locks, events and shielded cancel
+scopes are anyio's: each request took three to five extra turns of the event loop and a
+dozen cancel scopes, and each 64 KiB read of a body a cancel scope and a buffer copy. Here a
+request through ``httpx.AsyncClient`` cost ~1.3 x one through ``httpx.Client``, and a 512
+MiB download ~1.6 x (see ``benchmarks/results.md``). This transport keeps httpx's client
+(URLs, headers, timeouts, errors) and the same HTTP/1.1 state machine httpcore uses (h11),
+and replaces only what sits between them: a small connection pool and a socket read through
+an asyncio buffered protocol, with nothing awaited that does not wait for the network.
+
+It is used only when the SDK creates the HTTP client itself and no proxy is configured in
+the environment (proxies need httpx's own transport); a caller's ``http_client`` is always
+used as it is. While a test library has patched httpx's or httpcore's transport (vcrpy,
+respx, pytest-httpx), requests go through httpx's own transport instead, so that the mock
+sees them as it would with any httpx client. It speaks what the SDK needs: HTTP/1.1, http
+and https, request bodies, keep-alive, httpx's four timeouts and exception types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import select
+import socket
+import ssl
+import sys
+import time
+import types
+import urllib.request
+from collections import deque
+from typing import Any
+
+import h11
+import httpx
+
+__all__ = ["AsyncioTransport", "environment_has_proxy"]
+
+# Each connection's receive buffer: asyncio's own read size. When it is full the socket is
+# not read until the consumer (a disk, a slow callback) has taken all but a quarter of it.
+_BUFFER_SIZE = 256 * 1024
+_RESUME_BELOW = _BUFFER_SIZE // 4
+_READ_SIZE = 64 * 1024
+# The largest response head accepted (h11's default is 16 KiB; httpcore allows 100 KiB).
+_MAX_HEAD = 100 * 1024
+
+Origin = tuple[bytes, bytes, int]
+
+
+def environment_has_proxy() -> bool:
+    """Whether the environment names a proxy (``HTTPS_PROXY`` and the like).
+
+    httpx honours those only through its own transport, so the SDK then keeps it.
+    """
+    return any(scheme != "no" for scheme in urllib.request.getproxies())
+
+
+def _transport_is_mocked() -> bool:
+    """Whether a test library has replaced httpx's or httpcore's request handling."""
+    if _replaced(httpx.AsyncHTTPTransport.handle_async_request, "httpx._transports.default"):
+        return True
+    httpcore = sys.modules.get("httpcore")
+    return httpcore is not None and _replaced(
+        httpcore.AsyncConnectionPool.handle_async_request, "httpcore._async.connection_pool"
+    )
+
+
+def _replaced(handler: object, home: str) -> bool:
+    # A stand-in is a mock object, a function from elsewhere, or a wrapper: functools.wraps
+    # (vcrpy) copies the name and module but leaves __wrapped__.
+    return (
+        not isinstance(handler, types.FunctionType)
+        or handler.__module__ != home
+        or hasattr(handler, "__wrapped__")
+    )
+
+
+class AsyncioTransport(httpx.AsyncBaseTransport):
+    """An ``httpx`` async transport: a keep-alive pool of h11 connections over asyncio.
+
+    Behaves as ``httpx.AsyncHTTPTransport(limits=limits)`` does for HTTP/1.1 without a
+    proxy: at most ``max_connections`` connections, ``max_keepalive_connections`` of them
+    kept idle for ``keepalive_expiry`` seconds, each request's connect/read/write/pool
+    timeouts, TLS verified with ``httpx.create_ssl_context()``, httpx's exception types.
+    """
+
+    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._ssl_context = ssl_context if ssl_context is not None else httpx.create_ssl_context()
+        self._max_connections = limits.max_connections
+        self._max_idle = limits.max_keepalive_connections
+        self._keepalive_expiry = limits.keepalive_expiry
+        self._idle: list[_Connection] = []  # oldest first
+        self._active = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._limits = limits
+        self._stock: httpx.AsyncHTTPTransport | None = None  # for when httpx is mocked
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send one request on a pooled connection; the body is streamed as it is read."""
+        if _transport_is_mocked():
+            if self._stock is None:
+                self._stock = httpx.AsyncHTTPTransport(
+                    limits=self._limits, verify=self._ssl_context
+                )
+            return await self._stock.handle_async_request(request)
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        url = request.url
+        port = url.port or (443 if url.raw_scheme == b"https" else 80)
+        origin: Origin = (url.raw_scheme, url.raw_host, port)
+        connection = await self._checkout(origin, timeouts.get("pool"))
+        try:
+            if connection is None:
+                sni = request.extensions.get("sni_hostname")
+                connection = await self._connect(origin, sni, timeouts.get("connect"))
+            head = await connection.exchange(request, timeouts.get("write"), timeouts.get("read"))
+        except BaseException:
+            self._checkin(connection, reuse=False)
+            raise
+        return httpx.Response(
+            status_code=head.status_code,
+            headers=head.headers.raw_items(),
+            stream=_Body(self, connection, timeouts.get("read")),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
+        )
+
+    async def aclose(self) -> None:
+        """Close the idle connections; those in use close when their responses do."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+        if self._stock is not None:
+            await self._stock.aclose()
+
+    async def _checkout(self, origin: Origin, timeout: float | None) -> _Connection | None:
+        """A slot in the pool: an idle connection to ``origin``, or None to open one."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            for connection in reversed(list(self._idle)):  # newest first: least likely stale
+                if connection.origin == origin:
+                    self._idle.remove(connection)
+                    if connection.reusable(now):
+                        self._active += 1
+                        return connection
+                    connection.close()
+            limit = self._max_connections
+            if limit is None or self._active + len(self._idle) < limit:
+                self._active += 1
+                return None
+            if self._idle:  # full of idle connections to other origins: drop the oldest
+                self._idle.pop(0).close()
+                continue
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                await _wait(waiter, left)
+            except TimeoutError:
+                raise httpx.PoolTimeout("timed out waiting for a free connection") from None
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # this waiter was woken: pass the turn on
+                raise
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+    def _checkin(self, connection: _Connection | None, *, reuse: bool) -> None:
+        self._active -= 1
+        if connection is not None:
+            if reuse and connection.start_next_cycle():
+                expiry = self._keepalive_expiry
+                connection.expires_at = None if expiry is None else time.monotonic() + expiry
+                self._idle.append(connection)
+                if self._max_idle is not None and len(self._idle) > self._max_idle:
+                    self._idle.pop(0).close()
+            else:
+                connection.close()
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def _connect(
+        self, origin: Origin, sni_hostname: str | None, timeout: float | None
+    ) -> _Connection:
+        scheme, raw_host, port = origin
+        host = raw_host.decode("ascii")
+        loop = asyncio.get_running_loop()
+        transport: asyncio.Transport | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_connection(_Protocol, host, port)
+                if scheme == b"https":
+                    transport = await loop.start_tls(
+                        transport,
+                        protocol,
+                        self._ssl_context,
+                        server_hostname=sni_hostname or host,
+                        ssl_handshake_timeout=timeout,
+                    )
+                    if transport is None:  # pragma: no cover - only when the loop closes
+                        raise ConnectionError("the connection closed during the TLS handshake")
+                    protocol.transport = transport
+        except BaseException as exc:
+            if transport is not None:
+                transport.abort()
+            if isinstance(exc, TimeoutError):
+                raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
+            if isinstance(exc, (OSError, ssl.SSLError)):
+                raise httpx.ConnectError(str(exc)) from exc
+            raise
+        assert isinstance(transport, asyncio.Transport)
+        return _Connection(origin, transport, protocol)
+
+
+class _Body(httpx.AsyncByteStream):
+    """A response body read from its connection, which goes back to the pool at the end."""
+
+    def __init__(
+        self, pool: AsyncioTransport, connection: _Connection, timeout: float | None
+    ) -> None:
+        self._pool = pool
+        self._connection: _Connection | None = connection
+        self._timeout = timeout
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        connection = self._connection
+        if connection is None:
+            raise StopAsyncIteration
+        try:
+            event = await connection.next_event(self._timeout)
+        except BaseException:
+            self._release(reuse=False)
+            raise
+        if isinstance(event, h11.Data):
+            return bytes(event.data)
+        self._release(reuse=isinstance(event, h11.EndOfMessage))
+        if not isinstance(event, h11.EndOfMessage):  # pragma: no cover - h11 allows no other
+            raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} in a body")
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Give the connection up; one closed before the end of its body is not reused."""
+        self._release(reuse=False)
+
+    def _release(self, *, reuse: bool) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            self._pool._checkin(connection, reuse=reuse)
+
+
+class _Connection:
+    """One HTTP/1.1 connection: h11's state machine over an asyncio transport."""
+
+    def __init__(self, origin: Origin, transport: asyncio.Transport, protocol: _Protocol) -> None:
+        self.origin = origin
+        self.expires_at: float | None = None
+        self._loop = asyncio.get_running_loop()
+        self._transport = transport
+        self._protocol = protocol
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
+
+    async def exchange(
+        self, request: httpx.Request, write_timeout: float | None, read_timeout: float | None
+    ) -> h11.Response:
+        """Send ``request`` and read the head of its (final) response."""
+        try:
+            target = request.url.raw_path
+            head = h11.Request(method=request.method, target=target, headers=request.headers.raw)
+            await self._write(self._h11.send(head), write_timeout)
+            assert isinstance(request.stream, httpx.AsyncByteStream)  # an AsyncClient's request
+            async for chunk in request.stream:
+                if chunk:
+                    await self._write(self._h11.send(h11.Data(data=chunk)), write_timeout)
+            await self._write(self._h11.send(h11.EndOfMessage()), write_timeout)
+        except httpx.WriteError:
+            # The server may have answered and closed before taking the whole request (a
+            # 413, say): its answer, if there is one, says more than the write error.
+            pass
+        except h11.LocalProtocolError as exc:
+            raise httpx.LocalProtocolError(str(exc)) from exc
+        while True:
+            event = await self.next_event(read_timeout)
+            if isinstance(event, h11.Response):
+                return event
+            # InformationalResponse (1xx): the final answer follows.
+
+    async def next_event(self, timeout: float | None) -> Any:
+        """h11's next event, reading from the socket as it needs."""
+        while True:
+            try:
+                event = self._h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise httpx.RemoteProtocolError(str(exc)) from exc
+            if event is not h11.NEED_DATA:
+                return event
+            data = await self._read(timeout)
+            if not data and self._h11.their_state is h11.SEND_RESPONSE:
+                raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+            self._h11.receive_data(data)
+
+    def reusable(self, now: float) -> bool:
+        """Idle, not expired, and nothing (data, end of stream) arrived since the last answer."""
+        if self.expires_at is not None and now > self.expires_at:
+            return False
+        if self._loop is not asyncio.get_running_loop():
+            return False  # opened in an earlier event loop (a client outliving asyncio.run())
+        protocol = self._protocol
+        if protocol.closed or protocol.end > protocol.start:
+            return False
+        return not _socket_readable(self._transport.get_extra_info("socket"))
+
+    def start_next_cycle(self) -> bool:
+        """Ready the connection for another request, if both sides finished cleanly."""
+        if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
+            self._h11.start_next_cycle()
+            return not self._protocol.closed
+        return False
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            # Nothing can schedule the close on a finished event loop: end the TCP
+            # connection now; the socket is freed with the transport.
+            with contextlib.suppress(OSError):
+                self._transport.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+            return
+        # abort(), not close(): HTTP/1.1 has nothing left to say once a connection is let
+        # go, and a TLS close() would wait for the server's close_notify.
+        self._transport.abort()
+
+    async def _read(self, timeout: float | None) -> bytes:
+        protocol = self._protocol
+        if protocol.start == protocol.end and not protocol.closed:
+            waiter = protocol.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await _wait(waiter, timeout)
+            except TimeoutError:
+                raise httpx.ReadTimeout("timed out waiting for the server") from None
+            finally:
+                protocol.waiter = None
+        if protocol.start == protocol.end:
+            if protocol.error is not None:
+                raise httpx.ReadError(str(protocol.error) or "connection lost")
+            return b""  # the server closed the connection
+        return protocol.take(_READ_SIZE)
+
+    async def _write(self, data: bytes | None, timeout: float | None) -> None:
+        if not data:
+            return
+        protocol = self._protocol
+        if protocol.closed or self._transport.is_closing():
+            raise httpx.WriteError(str(protocol.error or "connection closed"))
+        self._transport.write(data)
+        if protocol.writing_paused:
+            waiter = protocol.drain_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await _wait(waiter, timeout)
+            except TimeoutError:
+                raise httpx.WriteTimeout("timed out sending the request") from None
+            finally:
+                protocol.drain_waiter = None
+            if protocol.error is not None:
+                raise httpx.WriteError(str(protocol.error))
+
+
+class _Protocol(asyncio.BufferedProtocol):
+    """Receives straight into one buffer per connection until the connection reads it.
+
+    asyncio's plain protocols allocate a fresh 256 KiB ``bytes`` for every socket read; here
+    the socket is read into this buffer and each read of the connection copies out what it
+    takes, once. When the buffer is full the socket is left unread (the server then waits),
+    so memory stays bounded however slow the consumer is.
+    """
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray(_BUFFER_SIZE)
+        self.view = memoryview(self.buffer)
+        self.start = 0  # unread bytes are buffer[start:end]
+        self.end = 0
+        self.reading_paused = False
+        self.writing_paused = False
+        self.closed = False
+        self.error: BaseException | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.drain_waiter: asyncio.Future[None] | None = None
+
+    @property
+    def buffered(self) -> int:
+        return self.end - self.start
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        # Never empty: reading pauses as soon as the buffer fills (buffer_updated).
+        return self.view[self.end :]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.end += nbytes
+        if self.end == len(self.buffer) and self.transport is not None:
+            self.reading_paused = True
+            self.transport.pause_reading()
+        _wake(self.waiter)
+
+    def take(self, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` of what is buffered, resuming the socket when there is room."""
+        start = self.start
+        stop = min(self.end, start + max_bytes)
+        data = bytes(self.view[start:stop])
+        if stop == self.end:
+            self.start = self.end = 0
+        else:
+            self.start = stop
+        if self.reading_paused and self.end - self.start <= _RESUME_BELOW:
+            # Move the little that is left to the front, so the socket has room again.
+            left = self.end - self.start
+            self.buffer[:left] = self.view[self.start : self.end]
+            self.start, self.end = 0, left
+            self.reading_paused = False
+            if self.transport is not None:
+                self.transport.resume_reading()
+        return data
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        _wake(self.waiter)
+        return False  # let asyncio close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.error = exc
+        _wake(self.waiter)
+        _wake(self.drain_waiter)
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        _wake(self.drain_waiter)
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+async def _wait(waiter: asyncio.Future[None], timeout: float | None) -> None:
+    # A timer on the loop instead of asyncio.timeout(): this runs once per read that waits.
+    if timeout is None:
+        await waiter
+        return
+    timer = asyncio.get_running_loop().call_later(timeout, _expire, waiter)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+
+
+def _socket_readable(sock: Any) -> bool:
+    if sock is None or sock.fileno() < 0:
+        return True
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    return bool(poller.poll(0))

@@ -1,0 +1,501 @@
+"""``AsyncBreezeBlue``'s own transport (httpcore over asyncio) against loopback servers.
+
+Each behaviour is checked on httpx's stock ``AsyncHTTPTransport`` too: the SDK's transport
+must answer exactly as the one it replaces (same results, same exception types).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import h11
+import httpx
+import pytest
+import trustme
+
+import breeze_blue._transport as transport_module
+from breeze_blue import AsyncBreezeBlue, asave
+from breeze_blue._transport import AsyncioTransport
+from breeze_blue.testing import TEST_API_KEY, ReferenceServer
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+
+
+def client_for(name: str, limits: httpx.Limits = LIMITS, **kwargs: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=make_transport(name, limits=limits), **kwargs)
+
+
+def make_transport(
+    name: str, ssl_context: ssl.SSLContext | None = None, limits: httpx.Limits = LIMITS
+) -> Any:
+    if name == "asyncio":
+        return AsyncioTransport(limits, ssl_context=ssl_context)
+    return httpx.AsyncHTTPTransport(limits=limits, verify=ssl_context or True)
+
+
+@pytest.fixture(params=["asyncio", "httpx"])
+def transport_name(request: pytest.FixtureRequest) -> str:
+    """The SDK's transport and, for comparison, httpx's own."""
+    return str(request.param)
+
+
+class Server:
+    """A loopback HTTP/1.1 server in the test's event loop, counting its connections."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections = 0
+        self.url = ""
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await self.handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+@asynccontextmanager
+async def serving(
+    handler: Handler, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[Server]:
+    server = Server(handler)
+    listener = await asyncio.start_server(server._serve, "127.0.0.1", 0, ssl=ssl_context)
+    port = listener.sockets[0].getsockname()[1]
+    server.url = f"{'https' if ssl_context else 'http'}://localhost:{port}/"
+    try:
+        yield server
+    finally:
+        listener.close()
+        await listener.wait_closed()
+
+
+def head(body_length: int, extra: str = "") -> bytes:
+    return (
+        f"HTTP/1.1 200 OK\r\ncontent-length: {body_length}\r\n"
+        f"content-type: application/octet-stream\r\n{extra}\r\n"
+    ).encode()
+
+
+async def answer_each(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Keep-alive: answer every request on the connection with b'ok'."""
+    while True:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head(2) + b"ok")
+        await writer.drain()
+
+
+def test_keep_alive_reuses_one_connection(transport_name: str) -> None:
+    async def run() -> None:
+        async with serving(answer_each) as server, client_for(transport_name) as client:
+            bodies = [(await client.get(server.url)).content for _ in range(20)]
+        assert bodies == [b"ok"] * 20
+        assert server.connections == 1
+
+    asyncio.run(run())
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_reused(transport_name: str) -> None:
+    async def once_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head(2) + b"ok")
+        await writer.drain()
+
+    async def run() -> None:
+        async with serving(once_then_close) as server, client_for(transport_name) as client:
+            assert (await client.get(server.url)).content == b"ok"
+            await asyncio.sleep(0.1)  # the server's FIN arrives while the connection idles
+            assert (await client.get(server.url)).content == b"ok"
+        assert server.connections == 2
+
+    asyncio.run(run())
+
+
+def test_a_stalled_body_is_a_read_timeout_with_its_request(transport_name: str) -> None:
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head(10) + b"12345")
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    async def run() -> None:
+        async with serving(stall) as server:
+            transport = make_transport(transport_name)
+            async with httpx.AsyncClient(transport=transport, timeout=0.2) as client:
+                with pytest.raises(httpx.ReadTimeout) as caught:
+                    await client.get(server.url)
+        assert caught.value.request.url == server.url
+
+    asyncio.run(run())
+
+
+def test_a_body_cut_short_is_a_remote_protocol_error(transport_name: str) -> None:
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head(100) + b"only part")
+        await writer.drain()
+
+    async def run() -> None:
+        async with serving(cut) as server, client_for(transport_name) as client:
+            with pytest.raises(httpx.RemoteProtocolError) as caught:
+                await client.get(server.url)
+        assert caught.value.request.url == server.url
+
+    asyncio.run(run())
+
+
+def test_nothing_listening_is_a_connect_error(transport_name: str) -> None:
+    async def run() -> None:
+        async with serving(answer_each) as server:
+            url = server.url  # the port is free again once the server stops
+        async with httpx.AsyncClient(transport=make_transport(transport_name)) as client:
+            with pytest.raises(httpx.ConnectError) as caught:
+                await client.get(url)
+        assert caught.value.request.url == url
+
+    asyncio.run(run())
+
+
+def test_a_request_body_the_server_never_reads_is_a_write_timeout(transport_name: str) -> None:
+    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+
+    async def run() -> None:
+        async with serving(never_read) as server:
+            transport = make_transport(transport_name)
+            timeout = httpx.Timeout(5, write=0.3)
+            async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
+                with pytest.raises(httpx.WriteTimeout):
+                    await client.post(server.url, content=b"x" * (64 << 20))
+
+    asyncio.run(run())
+
+
+def test_a_cancelled_download_leaves_the_pool_usable(transport_name: str) -> None:
+    async def slow_then_quick(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        if b"GET /slow" in request:
+            writer.write(head(10) + b"12345")
+            await writer.drain()
+            await asyncio.sleep(5)
+        writer.write(head(2) + b"ok")
+        await writer.drain()
+
+    async def run() -> None:
+        async with serving(slow_then_quick) as server, client_for(transport_name) as client:
+            task = asyncio.create_task(client.get(server.url + "slow"))
+            await asyncio.sleep(0.1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert (await client.get(server.url + "quick")).content == b"ok"
+
+    asyncio.run(run())
+
+
+def test_tls_with_a_trusted_certificate_and_refusal_of_an_untrusted_one(
+    transport_name: str,
+) -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+
+    async def run() -> None:
+        async with serving(answer_each, ssl_context=server_context) as server:
+            transport = make_transport(transport_name, ssl_context=client_context)
+            async with httpx.AsyncClient(transport=transport) as client:
+                bodies = [(await client.get(server.url)).content for _ in range(3)]
+            assert bodies == [b"ok"] * 3
+            assert server.connections == 1
+            # The default context (the system's and certifi's roots) does not know this CA.
+            async with httpx.AsyncClient(transport=make_transport(transport_name)) as client:
+                with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                    await client.get(server.url)
+
+    asyncio.run(run())
+
+
+def test_a_large_body_arrives_whole_and_in_order(transport_name: str) -> None:
+    body = os.urandom(24 << 20)
+
+    async def large(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head(len(body)))
+        for start in range(0, len(body), 1 << 20):
+            writer.write(body[start : start + (1 << 20)])
+            await writer.drain()
+
+    async def run() -> None:
+        digest = hashlib.sha256()
+        async with (
+            serving(large) as server,
+            client_for(transport_name) as client,
+            client.stream("GET", server.url) as response,
+        ):
+            async for chunk in response.aiter_raw():
+                assert len(chunk) <= 64 * 1024  # both read the socket 64 KiB at a time
+                digest.update(chunk)
+        assert digest.digest() == hashlib.sha256(body).digest()
+
+    asyncio.run(run())
+
+
+def test_a_slow_reader_stops_the_socket_being_read_instead_of_buffering() -> None:
+    size = 32 << 20
+
+    async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head(size))
+        block = b"\0" * (1 << 20)
+        for _ in range(size >> 20):
+            writer.write(block)
+            await writer.drain()
+
+    async def run() -> None:
+        async with serving(flood) as server:
+            transport = AsyncioTransport(LIMITS)
+            request = httpx.Request("GET", server.url)
+            connection = await transport._connect(
+                (request.url.raw_scheme, request.url.raw_host, request.url.port or 80), None, 5
+            )
+            response = await connection.exchange(request, 5, 5)
+            assert response.status_code == 200
+            await asyncio.sleep(0.3)  # the server could send all 32 MiB in this time
+            protocol = connection._protocol
+            assert protocol.reading_paused
+            assert protocol.buffered <= transport_module._BUFFER_SIZE  # one buffer, no more
+            received = 0
+            while isinstance(event := await connection.next_event(5), h11.Data):
+                received += len(event.data)
+            connection.close()
+        assert received == size
+
+    asyncio.run(run())
+
+
+def test_max_connections_bounds_the_connections_of_many_requests_at_once(
+    transport_name: str,
+) -> None:
+    busy = 0
+    most = 0
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal busy, most
+        while True:
+            await reader.readuntil(b"\r\n\r\n")
+            busy += 1
+            most = max(most, busy)
+            await asyncio.sleep(0.05)
+            busy -= 1
+            writer.write(head(2) + b"ok")
+            await writer.drain()
+
+    async def run() -> None:
+        limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
+        async with serving(slow) as server, client_for(transport_name, limits) as client:
+            responses = await asyncio.gather(*(client.get(server.url) for _ in range(8)))
+        assert [response.content for response in responses] == [b"ok"] * 8
+        assert server.connections == 2
+        assert most == 2
+
+    asyncio.run(run())
+
+
+def test_no_free_connection_in_time_is_a_pool_timeout(transport_name: str) -> None:
+    async def run() -> None:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        timeout = httpx.Timeout(5, pool=0.2)
+        async with (
+            serving(answer_each) as server,
+            client_for(transport_name, limits, timeout=timeout) as client,
+            client.stream("GET", server.url),  # holds the only connection
+        ):
+            with pytest.raises(httpx.PoolTimeout):
+                await client.get(server.url)
+
+    asyncio.run(run())
+
+
+def test_a_response_closed_before_its_end_gives_its_connection_up(transport_name: str) -> None:
+    async def large_then_small(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        large = b"GET /large" in request
+        writer.write(head(8 << 20) + b"\0" * (8 << 20) if large else head(2) + b"ok")
+        await writer.drain()
+        await answer_each(reader, writer)
+
+    async def run() -> None:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with (
+            serving(large_then_small) as server,
+            client_for(transport_name, limits) as client,
+        ):
+            async with client.stream("GET", server.url + "large") as response:
+                async for _ in response.aiter_raw():
+                    break  # the rest of the 8 MiB is never read
+            assert (await client.get(server.url + "small")).content == b"ok"
+        assert server.connections == 2
+
+    asyncio.run(run())
+
+
+def test_connection_close_and_keepalive_expiry_end_a_connection(transport_name: str) -> None:
+    async def closing_first(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head(2, "connection: close\r\n") + b"ok")
+        await writer.drain()
+        writer.close()
+
+    async def run() -> None:
+        async with serving(closing_first) as server, client_for(transport_name) as client:
+            for _ in range(3):
+                assert (await client.get(server.url)).content == b"ok"
+        assert server.connections == 3
+        limits = httpx.Limits(max_connections=4, keepalive_expiry=0.05)
+        async with serving(answer_each) as server, client_for(transport_name, limits) as client:
+            assert (await client.get(server.url)).content == b"ok"
+            assert (await client.get(server.url)).content == b"ok"  # within the expiry
+            await asyncio.sleep(0.15)
+            assert (await client.get(server.url)).content == b"ok"
+        assert server.connections == 2
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        pytest.param(b"HTTP/1.1 100 Continue\r\n\r\n" + head(2) + b"ok", b"ok", id="1xx-first"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+            b"abcdefg",
+            id="chunked",
+        ),
+        pytest.param(b"HTTP/1.1 200 OK\r\n\r\nuntil the end", b"until the end", id="till-close"),
+        pytest.param(b"", httpx.RemoteProtocolError, id="no-answer"),
+        pytest.param(b"HTTP/1.1 2OO OK\r\n\r\n", httpx.RemoteProtocolError, id="garbled"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nab",
+            httpx.RemoteProtocolError,
+            id="chunk-cut",
+        ),
+    ],
+)
+def test_answers_on_the_wire(transport_name: str, answer: bytes, expected: Any) -> None:
+    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+
+    async def run() -> Any:
+        async with serving(once) as server, client_for(transport_name) as client:
+            return (await client.get(server.url)).content
+
+    if isinstance(expected, bytes):
+        assert asyncio.run(run()) == expected
+    else:
+        with pytest.raises(expected):
+            asyncio.run(run())
+
+
+class _Spy:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.requests = 0
+        real = AsyncioTransport.handle_async_request
+
+        async def counted(transport: AsyncioTransport, request: httpx.Request) -> httpx.Response:
+            self.requests += 1
+            return await real(transport, request)
+
+        monkeypatch.setattr(AsyncioTransport, "handle_async_request", counted)
+
+
+async def _download(server: ReferenceServer, tmp_path: Any, **kwargs: Any) -> bytes:
+    async with AsyncBreezeBlue(api_key=TEST_API_KEY, base_url=server.url, **kwargs) as client:
+        audio = await client.history.download_audio("hist_01haudio")
+        await asave(audio, tmp_path / "out.wav")
+    return bytes((tmp_path / "out.wav").read_bytes())
+
+
+@pytest.mark.live
+def test_async_breeze_blue_downloads_through_its_own_transport(
+    server: ReferenceServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = _Spy(monkeypatch)
+    monkeypatch.setenv("NO_PROXY", "example.com")  # an exception list alone is no proxy
+    body = asyncio.run(_download(server, tmp_path))
+    assert body.startswith(b"RIFF")
+    assert spy.requests == 1
+
+
+@pytest.mark.live
+def test_a_proxy_in_the_environment_keeps_httpx_transport(
+    server: ReferenceServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = _Spy(monkeypatch)
+    # Only https traffic goes through it; the reference server is plain http on loopback.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    body = asyncio.run(_download(server, tmp_path))
+    assert body.startswith(b"RIFF")
+    assert spy.requests == 0
+
+
+@pytest.mark.live
+def test_a_callers_http_client_is_used_as_it_is(
+    server: ReferenceServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = _Spy(monkeypatch)
+
+    async def run() -> bytes:
+        async with httpx.AsyncClient() as http:
+            return await _download(server, tmp_path, http_client=http)
+
+    assert asyncio.run(run()).startswith(b"RIFF")
+    assert spy.requests == 0
+
+
+@pytest.mark.live
+def test_one_client_serves_two_event_loops_one_after_the_other(
+    server: ReferenceServer, tmp_path: Any
+) -> None:
+    client = AsyncBreezeBlue(api_key=TEST_API_KEY, base_url=server.url)
+
+    async def one() -> bytes:
+        return await (await client.history.download_audio("hist_01haudio")).read()
+
+    first = asyncio.run(one())
+    second = asyncio.run(one())  # the first loop's idle connection is not reused
+    asyncio.run(client.aclose())
+    assert first == second
+    assert first.startswith(b"RIFF")
+
+
+@pytest.mark.live
+def test_a_mocked_httpx_transport_sees_the_sdks_requests(
+    server: ReferenceServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = _Spy(monkeypatch)
+    seen: list[str] = []
+    real = httpx.AsyncHTTPTransport.handle_async_request
+
+    async def mock(transport: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)  # what respx, pytest-httpx or vcrpy would intercept
+        return await real(transport, request)
+
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", mock)
+    body = asyncio.run(_download(server, tmp_path))
+    assert body.startswith(b"RIFF")
+    assert spy.requests == 1  # the SDK's transport received it and handed it on
+    assert seen == ["/v1/history/hist_01haudio/audio"]
