@@ -1100,10 +1100,11 @@ def _concurrent_section(results: Results) -> list[str]:
         "file fsynced before its atomic rename). After every way, untimed: all "
         f"{conc.count} outputs' SHA-256 checked, the outputs deleted, `sync`. The reference "
         "rows (a\u2032) and (b\u2032) hash each body in memory instead: what running at once "
-        "gains or loses on the HTTP side alone. On loopback a download is bound by the "
-        "client's CPU (the one event-loop thread), not by waiting, so there is little to "
-        "overlap but the fsyncs; against a real server, round trips and per-connection "
-        "bandwidth are what concurrency overlaps, and loopback has neither."
+        "gains or loses on the HTTP side alone. On loopback the HTTP side is bound by the "
+        "client's CPU (the one event-loop thread), not by waiting, so what running at once "
+        "overlaps here is the disk work (writes and fsyncs, in worker threads); against a "
+        "real server, round trips and per-connection bandwidth overlap too, and loopback "
+        "has neither."
     )
     return [
         f"{title}, {len(conc.gather)} interleaved rounds",
