@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,25 @@ def test_asave_cleans_up_when_cancelled(server: ReferenceServer, tmp_path: Path)
     asyncio.run(run())
     assert destination.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["slow.mp3"]
+
+
+def test_asaving_a_large_download_does_not_buffer_it(
+    server: ReferenceServer, tmp_path: Path
+) -> None:
+    server.add("hist_32mib", Ready(media_type="audio/mpeg", size=32 * 1024 * 1024))
+
+    async def run() -> int:
+        async with AsyncBreezeBlue(api_key=TEST_API_KEY, base_url=server.url) as client:
+            audio = await client.history.download_audio("hist_32mib")
+            tracemalloc.start()
+            try:
+                await asave(audio, tmp_path / "big.mp3")
+                return tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+
+    peak = asyncio.run(run())
+    assert (tmp_path / "big.mp3").stat().st_size == 32 * 1024 * 1024
+    # Two write batches of ~1 MiB (one filling, one being written), one 256 KiB receive
+    # buffer, and the reference server (same process) holding a chunk or two.
+    assert peak < 4 * 1024 * 1024, peak
