@@ -14,7 +14,8 @@ the environment (proxies need httpx's own transport); a caller's ``http_client``
 used as it is. While a test library has patched httpx's or httpcore's transport (vcrpy,
 respx, pytest-httpx), requests go through httpx's own transport instead, so that the mock
 sees them as it would with any httpx client. It speaks what the SDK needs: HTTP/1.1, http
-and https, request bodies, keep-alive, httpx's four timeouts and exception types.
+and https, request bodies, keep-alive, httpx's four timeouts and exception types; anything
+else (another URL scheme, a server switching protocols) is an httpx error, not a hang.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         self._active = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._limits = limits
+        self._closed = False
         self._stock: httpx.AsyncHTTPTransport | None = None  # for when httpx is mocked
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -105,6 +107,8 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             return await self._stock.handle_async_request(request)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         url = request.url
+        if url.raw_scheme not in (b"http", b"https"):
+            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
         port = url.port or (443 if url.raw_scheme == b"https" else 80)
         origin: Origin = (url.raw_scheme, url.raw_host, port)
         connection = await self._checkout(origin, timeouts.get("pool"))
@@ -125,6 +129,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         """Close the idle connections; those in use close when their responses do."""
+        self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
@@ -139,7 +144,12 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             for connection in reversed(list(self._idle)):  # newest first: least likely stale
                 if connection.origin == origin:
                     self._idle.remove(connection)
-                    if connection.reusable(now):
+                    try:
+                        reusable = connection.reusable(now)
+                    except BaseException:
+                        connection.close()
+                        raise
+                    if reusable:
                         self._active += 1
                         return connection
                     connection.close()
@@ -168,7 +178,8 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
     def _checkin(self, connection: _Connection | None, *, reuse: bool) -> None:
         self._active -= 1
         if connection is not None:
-            if reuse and connection.start_next_cycle():
+            # A closed pool keeps nothing: a response that outlives aclose() ends its connection.
+            if reuse and not self._closed and connection.start_next_cycle():
                 expiry = self._keepalive_expiry
                 connection.expires_at = None if expiry is None else time.monotonic() + expiry
                 self._idle.append(connection)
@@ -276,7 +287,8 @@ class _Connection:
             target = request.url.raw_path
             head = h11.Request(method=request.method, target=target, headers=request.headers.raw)
             await self._write(self._h11.send(head), write_timeout)
-            assert isinstance(request.stream, httpx.AsyncByteStream)  # an AsyncClient's request
+            if not isinstance(request.stream, httpx.AsyncByteStream):
+                raise RuntimeError("Attempted to send a sync request with an AsyncClient instance.")
             async for chunk in request.stream:
                 if chunk:
                     await self._write(self._h11.send(h11.Data(data=chunk)), write_timeout)
@@ -300,6 +312,10 @@ class _Connection:
                 event = self._h11.next_event()
             except h11.RemoteProtocolError as exc:
                 raise httpx.RemoteProtocolError(str(exc)) from exc
+            if event is h11.PAUSED:
+                # The server switched protocols (101, or a CONNECT's 2xx): h11 would answer
+                # PAUSED forever, and nothing in the SDK speaks what comes next.
+                raise httpx.RemoteProtocolError("the server switched protocols, unsupported here")
             if event is not h11.NEED_DATA:
                 return event
             data = await self._read(timeout)
@@ -311,6 +327,8 @@ class _Connection:
         """Idle, not expired, and nothing (data, end of stream) arrived since the last answer."""
         if self.expires_at is not None and now > self.expires_at:
             return False
+        if self._h11.trailing_data[0]:
+            return False  # bytes past the last answer: no answer to the next request
         if self._loop is not asyncio.get_running_loop():
             return False  # opened in an earlier event loop (a client outliving asyncio.run())
         protocol = self._protocol
@@ -402,7 +420,20 @@ class _Protocol(asyncio.BufferedProtocol):
         self.transport = transport
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        # Never empty: reading pauses as soon as the buffer fills (buffer_updated).
+        # Never empty: reading pauses as soon as the buffer fills (buffer_updated). A plain
+        # socket passes -1. TLS passes how many bytes it holds still encrypted, and once the
+        # server has closed the connection it reads into this view once and drops whatever
+        # did not fit (asyncio's sslproto): so make room for all of them. The TLS layer's own
+        # flow control bounds sizehint to a few hundred KiB.
+        if sizehint > len(self.buffer) - self.end:
+            left = self.end - self.start
+            if left + sizehint > len(self.buffer):
+                buffer = bytearray(left + sizehint)
+                buffer[:left] = self.view[self.start : self.end]
+                self.buffer, self.view = buffer, memoryview(buffer)
+            else:  # through a copy: the two ranges may overlap
+                self.buffer[:left] = self.buffer[self.start : self.end]
+            self.start, self.end = 0, left
         return self.view[self.end :]
 
     def buffer_updated(self, nbytes: int) -> None:
@@ -475,6 +506,9 @@ async def _wait(waiter: asyncio.Future[None], timeout: float | None) -> None:
 def _socket_readable(sock: Any) -> bool:
     if sock is None or sock.fileno() < 0:
         return True
+    if not hasattr(select, "poll"):  # Windows, where select() takes any socket
+        return bool(select.select([sock], [], [], 0)[0])
+    # poll(), not select(), elsewhere: select() refuses descriptors above FD_SETSIZE (1024).
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN)
     return bool(poller.poll(0))

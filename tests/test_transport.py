@@ -1,6 +1,6 @@
-"""``AsyncBreezeBlue``'s own transport (httpcore over asyncio) against loopback servers.
+"""``AsyncBreezeBlue``'s own transport (h11 over asyncio) against loopback servers.
 
-Each behaviour is checked on httpx's stock ``AsyncHTTPTransport`` too: the SDK's transport
+Most behaviours are checked on httpx's stock ``AsyncHTTPTransport`` too: the SDK's transport
 must answer exactly as the one it replaces (same results, same exception types).
 """
 
@@ -9,9 +9,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import select
+import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import h11
@@ -408,6 +413,163 @@ def test_answers_on_the_wire(transport_name: str, answer: bytes, expected: Any) 
     else:
         with pytest.raises(expected):
             asyncio.run(run())
+
+
+def test_a_response_that_outlives_its_closed_client_ends_its_connection() -> None:
+    ended = asyncio.Event()
+
+    async def in_two_parts(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head(10) + b"01234")
+        await asyncio.sleep(0.1)
+        writer.write(b"56789")
+        await writer.drain()
+        await reader.read()  # returns at the end of the stream: the client let go
+        ended.set()
+
+    async def run() -> None:
+        async with serving(in_two_parts) as server:
+            transport = AsyncioTransport(LIMITS)
+            client = httpx.AsyncClient(transport=transport)
+            async with client.stream("GET", server.url) as response:
+                await client.aclose()
+                assert await response.aread() == b"0123456789"
+            await asyncio.wait_for(ended.wait(), 2)
+            assert transport._idle == []
+
+    asyncio.run(run())
+
+
+_SWITCH = """
+import asyncio, sys
+import httpx
+from breeze_blue._transport import AsyncioTransport
+
+async def switch(reader, writer):
+    await reader.readuntil(b"\\r\\n\\r\\n")
+    writer.write(b"HTTP/1.1 101 Switching Protocols\\r\\nupgrade: websocket\\r\\n"
+                 b"connection: upgrade\\r\\n\\r\\n")
+    await asyncio.sleep(5)
+
+async def main():
+    listener = await asyncio.start_server(switch, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/"
+    transport = AsyncioTransport(httpx.Limits())
+    try:
+        async with httpx.AsyncClient(transport=transport, timeout=1) as client:
+            await client.get(url, headers={"upgrade": "websocket", "connection": "upgrade"})
+    except httpx.RemoteProtocolError as exc:
+        print(type(exc).__name__, exc)
+    finally:
+        listener.close()
+
+asyncio.run(main())
+"""
+
+
+def test_a_switch_of_protocols_is_an_error_not_a_frozen_event_loop() -> None:
+    # In a child process: a transport that spins on h11's PAUSED never returns to the loop,
+    # and only a process can be stopped from outside.
+    done = subprocess.run(
+        [sys.executable, "-c", _SWITCH], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout.startswith("RemoteProtocolError the server switched protocols")
+
+
+@contextmanager
+def tls_server_closing_without_notify(
+    context: ssl.SSLContext, bodies: list[bytes]
+) -> Iterator[str]:
+    """Answers one connection per body, each read to its end (no content-length), then
+    ends the TCP connection without TLS's close_notify, as many servers do."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        for body in bodies:
+            with context.wrap_socket(listener.accept()[0], server_side=True) as connection:
+                buffered = b""
+                while b"\r\n\r\n" not in buffered:
+                    buffered += connection.recv(4096)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n" + body)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://localhost:{listener.getsockname()[1]}/"
+    finally:
+        listener.close()
+        thread.join(5)
+
+
+def test_tls_read_slowly_to_a_close_loses_nothing(transport_name: str) -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+    # Around two buffers' worth: the end of each arrives while the reader is behind.
+    bodies = [os.urandom(size << 10) for size in range(480, 561, 16)]
+
+    async def run() -> list[bytes]:
+        received = []
+        transport = make_transport(transport_name, ssl_context=client_context)
+        async with httpx.AsyncClient(transport=transport) as client:
+            for _ in bodies:
+                async with client.stream("GET", url) as response:
+                    await asyncio.sleep(0.2)  # all of it, and the close, arrive meanwhile
+                    digest = hashlib.sha256()
+                    async for chunk in response.aiter_raw():
+                        digest.update(chunk)
+                        await asyncio.sleep(0.001)  # a disk write
+                    received.append(digest.digest())
+        return received
+
+    with tls_server_closing_without_notify(server_context, bodies) as url:
+        received = asyncio.run(run())
+    assert received == [hashlib.sha256(body).digest() for body in bodies]
+
+
+def test_keep_alive_without_select_poll_as_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(select, "poll")
+
+    async def run() -> None:
+        async with serving(answer_each) as server, client_for("asyncio") as client:
+            bodies = [(await client.get(server.url)).content for _ in range(3)]
+        assert bodies == [b"ok"] * 3
+        assert server.connections == 1
+
+    asyncio.run(run())
+
+
+def test_bytes_past_an_answer_keep_its_connection_from_being_reused() -> None:
+    async def one_too_many(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head(2) + b"ok" + head(5) + b"stale")  # an answer nobody asked for
+        await writer.drain()
+        await answer_each(reader, writer)
+
+    async def run() -> None:
+        async with serving(one_too_many) as server, client_for("asyncio") as client:
+            assert (await client.get(server.url)).content == b"ok"
+            assert (await client.get(server.url)).content == b"ok"
+        assert server.connections == 2
+
+    asyncio.run(run())
+
+
+def test_what_the_transport_cannot_send_is_refused_with_httpx_errors() -> None:
+    async def run() -> None:
+        transport = AsyncioTransport(LIMITS)
+        with pytest.raises(httpx.UnsupportedProtocol):
+            await transport.handle_async_request(httpx.Request("GET", "ftp://127.0.0.1:9/"))
+        async with serving(answer_each) as server:
+            sync_body = httpx.Request("POST", server.url, content=iter([b"x"]))
+            with pytest.raises(RuntimeError, match="sync request"):
+                await transport.handle_async_request(sync_body)
+            assert transport._active == 0
+        await transport.aclose()
+
+    asyncio.run(run())
 
 
 class _Spy:
