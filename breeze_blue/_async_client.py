@@ -21,7 +21,8 @@ from ._policy import (
     download_flow,
     unusable_redirect,
 )
-from ._transport import AsyncioTransport, environment_has_proxy
+from ._sync_transport import environment_has_proxy
+from ._transport import AsyncioTransport
 
 __all__ = ["AsyncBreezeBlue", "AsyncHistory", "run_async"]
 

@@ -21,6 +21,7 @@ from ._policy import (
     download_flow,
     unusable_redirect,
 )
+from ._sync_transport import SyncTransport, environment_has_proxy
 
 __all__ = ["BreezeBlue", "History", "run_sync"]
 
@@ -158,6 +159,11 @@ class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):
 
     def _bind(self) -> None:
         self.history = History(self)
+
+    def _new_http(self, limits: httpx.Limits) -> httpx.Client:
+        if environment_has_proxy():
+            return httpx.Client(limits=limits)  # only httpx's transport knows proxies
+        return httpx.Client(limits=limits, transport=SyncTransport(limits))
 
     def close(self) -> None:
         """Close the connection pool (only if the client created it)."""

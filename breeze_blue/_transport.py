@@ -22,57 +22,45 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import select
 import socket
 import ssl
 import sys
 import time
-import types
-import urllib.request
 from collections import deque
 from typing import Any
 
 import h11
 import httpx
 
-__all__ = ["AsyncioTransport", "environment_has_proxy"]
+from ._sync_transport import (
+    MAX_HEAD,
+    RAW_BODY_MIN,
+    body_length,
+    incomplete_body,
+    keeps_alive,
+    protocol_switched,
+    replaced,
+    socket_readable,
+)
+
+__all__ = ["AsyncioTransport"]
 
 # Each connection's receive buffer: asyncio's own read size. When it is full the socket is
 # not read until the consumer (a disk, a slow callback) has taken all but a quarter of it.
 _BUFFER_SIZE = 256 * 1024
 _RESUME_BELOW = _BUFFER_SIZE // 4
 _READ_SIZE = 64 * 1024
-# The largest response head accepted (h11's default is 16 KiB; httpcore allows 100 KiB).
-_MAX_HEAD = 100 * 1024
 
 Origin = tuple[bytes, bytes, int]
 
 
-def environment_has_proxy() -> bool:
-    """Whether the environment names a proxy (``HTTPS_PROXY`` and the like).
-
-    httpx honours those only through its own transport, so the SDK then keeps it.
-    """
-    return any(scheme != "no" for scheme in urllib.request.getproxies())
-
-
 def _transport_is_mocked() -> bool:
     """Whether a test library has replaced httpx's or httpcore's request handling."""
-    if _replaced(httpx.AsyncHTTPTransport.handle_async_request, "httpx._transports.default"):
+    if replaced(httpx.AsyncHTTPTransport.handle_async_request, "httpx._transports.default"):
         return True
     httpcore = sys.modules.get("httpcore")
-    return httpcore is not None and _replaced(
+    return httpcore is not None and replaced(
         httpcore.AsyncConnectionPool.handle_async_request, "httpcore._async.connection_pool"
-    )
-
-
-def _replaced(handler: object, home: str) -> bool:
-    # A stand-in is a mock object, a function from elsewhere, or a wrapper: functools.wraps
-    # (vcrpy) copies the name and module but leaves __wrapped__.
-    return (
-        not isinstance(handler, types.FunctionType)
-        or handler.__module__ != home
-        or hasattr(handler, "__wrapped__")
     )
 
 
@@ -123,7 +111,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=head.status_code,
             headers=head.headers.raw_items(),
-            stream=_Body(self, connection, timeouts.get("read")),
+            stream=_Body(self, connection, head, request.method, timeouts.get("read")),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
         )
 
@@ -233,10 +221,19 @@ class _Body(httpx.AsyncByteStream):
     """A response body read from its connection, which goes back to the pool at the end."""
 
     def __init__(
-        self, pool: AsyncioTransport, connection: _Connection, timeout: float | None
+        self,
+        pool: AsyncioTransport,
+        connection: _Connection,
+        head: h11.Response,
+        method: str,
+        timeout: float | None,
     ) -> None:
         self._pool = pool
         self._connection: _Connection | None = connection
+        self._head = head
+        self._length = length = body_length(method, head)
+        self._left = length  # None: h11 frames the body (chunked, till close)
+        self._raw = False  # reading the rest straight from the connection's buffer
         self._timeout = timeout
 
     def __aiter__(self) -> _Body:
@@ -247,11 +244,23 @@ class _Body(httpx.AsyncByteStream):
         if connection is None:
             raise StopAsyncIteration
         try:
-            event = await connection.next_event(self._timeout)
+            # As in _sync_transport: what h11 holds already; then, for the rest of a long
+            # body of known length, the buffer directly, in pieces as large as it holds.
+            left = self._left
+            if left is not None and (self._raw or left >= RAW_BODY_MIN):
+                if not self._raw:
+                    event = connection.buffered_event()
+                    self._raw = event is h11.NEED_DATA
+                if self._raw:
+                    return await self._next_raw(connection, left)
+            else:
+                event = await connection.next_event(self._timeout)
         except BaseException:
             self._release(reuse=False)
             raise
         if isinstance(event, h11.Data):
+            if left is not None:
+                self._left = left - len(event.data)
             return bytes(event.data)
         self._release(reuse=isinstance(event, h11.EndOfMessage))
         if not isinstance(event, h11.EndOfMessage):  # pragma: no cover - h11 allows no other
@@ -261,6 +270,19 @@ class _Body(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         """Give the connection up; one closed before the end of its body is not reused."""
         self._release(reuse=False)
+
+    async def _next_raw(self, connection: _Connection, left: int) -> bytes:
+        if not left:
+            # h11 never saw this body: the connection goes on with a fresh state.
+            self._release(reuse=connection.restart(keeps_alive(self._head)))
+            raise StopAsyncIteration
+        chunk = await connection.read(self._timeout, left)
+        if not chunk:
+            length = self._length
+            assert length is not None
+            raise incomplete_body(length - left, length)
+        self._left = left - len(chunk)
+        return chunk
 
     def _release(self, *, reuse: bool) -> None:
         if self._connection is not None:
@@ -277,7 +299,7 @@ class _Connection:
         self._loop = asyncio.get_running_loop()
         self._transport = transport
         self._protocol = protocol
-        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
 
     async def exchange(
         self, request: httpx.Request, write_timeout: float | None, read_timeout: float | None
@@ -305,23 +327,24 @@ class _Connection:
                 return event
             # InformationalResponse (1xx): the final answer follows.
 
+    def buffered_event(self) -> Any:
+        """h11's next event from what it has received already (NEED_DATA when none)."""
+        try:
+            event = self._h11.next_event()
+        except h11.RemoteProtocolError as exc:
+            raise httpx.RemoteProtocolError(str(exc)) from exc
+        if event is h11.PAUSED:
+            raise protocol_switched()
+        return event
+
     async def next_event(self, timeout: float | None) -> Any:
         """h11's next event, reading from the socket as it needs."""
-        while True:
-            try:
-                event = self._h11.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise httpx.RemoteProtocolError(str(exc)) from exc
-            if event is h11.PAUSED:
-                # The server switched protocols (101, or a CONNECT's 2xx): h11 would answer
-                # PAUSED forever, and nothing in the SDK speaks what comes next.
-                raise httpx.RemoteProtocolError("the server switched protocols, unsupported here")
-            if event is not h11.NEED_DATA:
-                return event
-            data = await self._read(timeout)
+        while (event := self.buffered_event()) is h11.NEED_DATA:
+            data = await self.read(timeout)
             if not data and self._h11.their_state is h11.SEND_RESPONSE:
                 raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
             self._h11.receive_data(data)
+        return event
 
     def reusable(self, now: float) -> bool:
         """Idle, not expired, and nothing (data, end of stream) arrived since the last answer."""
@@ -334,13 +357,22 @@ class _Connection:
         protocol = self._protocol
         if protocol.closed or protocol.end > protocol.start:
             return False
-        return not _socket_readable(self._transport.get_extra_info("socket"))
+        return not socket_readable(self._transport.get_extra_info("socket"))
 
     def start_next_cycle(self) -> bool:
         """Ready the connection for another request, if both sides finished cleanly."""
-        if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
+        states = (self._h11.our_state, self._h11.their_state)
+        if states == (h11.DONE, h11.DONE):
             self._h11.start_next_cycle()
-            return not self._protocol.closed
+        elif states != (h11.IDLE, h11.IDLE):  # IDLE: restarted after a body read past h11
+            return False
+        return not self._protocol.closed
+
+    def restart(self, keep_alive: bool) -> bool:
+        """After a body read past h11: a fresh h11 state, if both sides keep the connection."""
+        if keep_alive and self._h11.our_state is h11.DONE:  # not MUST_CLOSE: we asked not
+            self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
+            return True
         return False
 
     def close(self) -> None:
@@ -354,7 +386,8 @@ class _Connection:
         # go, and a TLS close() would wait for the server's close_notify.
         self._transport.abort()
 
-    async def _read(self, timeout: float | None) -> bytes:
+    async def read(self, timeout: float | None, max_bytes: int = _READ_SIZE) -> bytes:
+        """Up to ``max_bytes`` received, waiting for some if none are; b"" at the end."""
         protocol = self._protocol
         if protocol.start == protocol.end and not protocol.closed:
             waiter = protocol.waiter = asyncio.get_running_loop().create_future()
@@ -368,7 +401,7 @@ class _Connection:
             if protocol.error is not None:
                 raise httpx.ReadError(str(protocol.error) or "connection lost")
             return b""  # the server closed the connection
-        return protocol.take(_READ_SIZE)
+        return protocol.take(max_bytes)
 
     async def _write(self, data: bytes | None, timeout: float | None) -> None:
         if not data:
@@ -501,14 +534,3 @@ async def _wait(waiter: asyncio.Future[None], timeout: float | None) -> None:
         await waiter
     finally:
         timer.cancel()
-
-
-def _socket_readable(sock: Any) -> bool:
-    if sock is None or sock.fileno() < 0:
-        return True
-    if not hasattr(select, "poll"):  # Windows, where select() takes any socket
-        return bool(select.select([sock], [], [], 0)[0])
-    # poll(), not select(), elsewhere: select() refuses descriptors above FD_SETSIZE (1024).
-    poller = select.poll()
-    poller.register(sock.fileno(), select.POLLIN)
-    return bool(poller.poll(0))

@@ -231,27 +231,43 @@ def test_tls_with_a_trusted_certificate_and_refusal_of_an_untrusted_one(
     asyncio.run(run())
 
 
-def test_a_large_body_arrives_whole_and_in_order(transport_name: str) -> None:
+@pytest.mark.parametrize(
+    ("extra", "connections"),
+    [("", 1), ("connection: close\r\n", 2)],
+    ids=["keep-alive", "close"],
+)
+def test_a_long_body_arrives_whole_and_its_connection_is_reused_unless_closed(
+    transport_name: str, extra: str, connections: int
+) -> None:
     body = os.urandom(24 << 20)
 
-    async def large(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(head(len(body)))
+    async def large_then_small(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        if b"GET /large" not in request:
+            writer.write(head(2) + b"ok")
+            await writer.drain()
+            return
+        writer.write(head(len(body), extra))
         for start in range(0, len(body), 1 << 20):
             writer.write(body[start : start + (1 << 20)])
             await writer.drain()
+        await answer_each(reader, writer)
 
     async def run() -> None:
         digest = hashlib.sha256()
-        async with (
-            serving(large) as server,
-            client_for(transport_name) as client,
-            client.stream("GET", server.url) as response,
-        ):
-            async for chunk in response.aiter_raw():
-                assert len(chunk) <= 64 * 1024  # both read the socket 64 KiB at a time
-                digest.update(chunk)
+        largest = 0
+        async with serving(large_then_small) as server, client_for(transport_name) as client:
+            async with client.stream("GET", server.url + "large") as response:
+                async for chunk in response.aiter_raw():
+                    digest.update(chunk)
+                    largest = max(largest, len(chunk))
+            assert (await client.get(server.url + "small")).content == b"ok"
         assert digest.digest() == hashlib.sha256(body).digest()
+        if transport_name == "asyncio":  # read past h11, a buffer at a time
+            assert 64 * 1024 < largest <= transport_module._BUFFER_SIZE
+        else:
+            assert largest <= 64 * 1024
+        assert server.connections == connections
 
     asyncio.run(run())
 
