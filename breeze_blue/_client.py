@@ -21,7 +21,6 @@ from ._policy import (
     download_flow,
     unusable_redirect,
 )
-from ._sync_transport import SyncTransport, environment_has_proxy
 
 __all__ = ["BreezeBlue", "History", "run_sync"]
 
@@ -161,6 +160,9 @@ class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):
         self.history = History(self)
 
     def _new_http(self, limits: httpx.Limits) -> httpx.Client:
+        # Imported here: h11 is not part of `import httpx`, and a client is what needs it.
+        from ._sync_transport import SyncTransport, environment_has_proxy  # noqa: PLC0415
+
         if environment_has_proxy():
             return httpx.Client(limits=limits)  # only httpx's transport knows proxies
         return httpx.Client(limits=limits, transport=SyncTransport(limits))
