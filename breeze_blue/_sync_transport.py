@@ -183,7 +183,7 @@ class SyncTransport(httpx.BaseTransport):
             status_code=head.status_code,
             headers=head.headers.raw_items(),
             stream=body,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
+            extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": head.reason},
         )
 
     def close(self) -> None:

@@ -112,7 +112,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             status_code=head.status_code,
             headers=head.headers.raw_items(),
             stream=_Body(self, connection, head, request.method, timeouts.get("read")),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
+            extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": head.reason},
         )
 
     async def aclose(self) -> None:

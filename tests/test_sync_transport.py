@@ -354,6 +354,22 @@ def test_answers_on_the_wire(transport_name: str, answer: bytes, expected: Any) 
     assert result == expected
 
 
+def test_an_http_1_0_answer_says_so_and_ends_its_connection(transport_name: str) -> None:
+    async def old(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        await answer_each(reader, writer)
+
+    def work(server: Server) -> list[str]:
+        with client_for(transport_name) as client:
+            return [client.get(server.url).http_version for _ in range(2)]
+
+    versions, server = against(old, work)
+    assert versions == ["HTTP/1.0", "HTTP/1.0"]
+    assert server.connections == 2
+
+
 def test_a_head_request_has_no_body_even_with_a_long_content_length(
     transport_name: str,
 ) -> None:

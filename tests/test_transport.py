@@ -431,6 +431,22 @@ def test_answers_on_the_wire(transport_name: str, answer: bytes, expected: Any) 
             asyncio.run(run())
 
 
+def test_an_http_1_0_answer_says_so_and_ends_its_connection(transport_name: str) -> None:
+    async def old(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        await answer_each(reader, writer)
+
+    async def run() -> None:
+        async with serving(old) as server, client_for(transport_name) as client:
+            versions = [(await client.get(server.url)).http_version for _ in range(2)]
+        assert versions == ["HTTP/1.0", "HTTP/1.0"]
+        assert server.connections == 2
+
+    asyncio.run(run())
+
+
 def test_a_response_that_outlives_its_closed_client_ends_its_connection() -> None:
     ended = asyncio.Event()
 
