@@ -264,7 +264,7 @@ def test_a_long_body_arrives_whole_and_its_connection_is_reused_unless_closed(
             assert (await client.get(server.url + "small")).content == b"ok"
         assert digest.digest() == hashlib.sha256(body).digest()
         if transport_name == "asyncio":  # read past h11, a buffer at a time
-            assert 64 * 1024 < largest <= transport_module._BUFFER_SIZE
+            assert 64 * 1024 < largest <= transport_module._RAW_BUFFER_SIZE
         else:
             assert largest <= 64 * 1024
         assert server.connections == connections
