@@ -27,19 +27,13 @@ from ._save import (
     _is_writable_file,
     _keep_mode,
 )
-from ._sink import FileSink, ObjectSink, Sink
+from ._sink import AHEAD, BATCH, FileSink, ObjectSink, Sink
 
 __all__ = ["asave"]
 
 AsyncAudioSource = (
     AsyncAudio | bytes | bytearray | memoryview | Iterable[bytes] | AsyncIterable[bytes]
 )
-
-# Writes leave the event loop in batches of about this size: one thread hop per small chunk
-# would cost more than the write itself (a long body arrives in chunks of up to 1 MiB,
-# each then a batch of its own). Up to _AHEAD batches wait while one is being written.
-_BATCH = 512 * 1024
-_AHEAD = 2
 
 
 @overload
@@ -100,7 +94,7 @@ async def asave(
 class _OffLoopWriter:
     """Gathers chunks into batches that a thread of its own writes, in order, off the loop.
 
-    Up to ``_AHEAD`` batches wait for the thread while it writes another, so neither side
+    Up to ``AHEAD`` batches wait for the thread while it writes another, so neither side
     waits on the other's wake-up: with one batch at a time (``asyncio.to_thread``) the
     thread sat idle through every round trip, and a 512 MiB ``asave()`` took ~1.3 x
     ``save()`` though its writes took no longer. Memory stays bounded by those batches.
@@ -119,7 +113,7 @@ class _OffLoopWriter:
         self._batch.append(chunk if isinstance(chunk, bytes) else bytes(chunk))
         self._size += len(chunk)
         self._total += len(chunk)
-        if self._size >= _BATCH:
+        if self._size >= BATCH:
             await self._hand_over()
 
     def report(self, progress: Progress | None) -> None:
@@ -154,7 +148,7 @@ class _OffLoopWriter:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="breeze-blue-writer")
         loop = asyncio.get_running_loop()
         self._pending.append(loop.run_in_executor(self._thread, self._write_all, batch))
-        while len(self._pending) > _AHEAD:
+        while len(self._pending) > AHEAD:
             await self._pending.popleft()
 
     def _write_all(self, batch: list[bytes]) -> None:

@@ -15,7 +15,7 @@ from ._audio import Audio, _AudioBase, stream_body
 from ._errors import APIConnectionError
 from ._parsing import extension_for, safe_filename
 from ._resume import pick_up, resume_headers
-from ._sink import FileSink, ObjectSink, Sink
+from ._sink import FileSink, ObjectSink, Sink, ThreadedSink
 
 AudioSource = Audio | bytes | bytearray | memoryview | Iterable[bytes]
 Progress = Callable[[int], object]
@@ -185,10 +185,10 @@ def _chunks(audio: bytes | bytearray | memoryview | Iterable[bytes]) -> Iterable
     return audio
 
 
-def _write_atomically(destination: Path, fill: Callable[[FileSink], None]) -> None:
+def _write_atomically(destination: Path, fill: Callable[[ThreadedSink], None]) -> None:
     fd, temp = _create_temp(destination)
     try:
-        sink = FileSink(fd)
+        sink = ThreadedSink(FileSink(fd))
         try:
             _keep_mode(fd, destination)
             fill(sink)

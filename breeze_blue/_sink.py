@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
-__all__ = ["FileSink", "ObjectSink", "Sink"]
+__all__ = ["FileSink", "ObjectSink", "Sink", "ThreadedSink"]
 
 # Chunks from the network arrive in 64 KiB pieces and are written as they are (no copy);
 # smaller ones (a caller's iterable of tiny chunks) are gathered to spare system calls.
@@ -18,6 +20,11 @@ _GATHER = 1024 * 1024
 # start writeback with posix_fadvise from the download thread still left ~0.6 s of a
 # 512 MiB fsync at the end; syncing from a helper thread left ~0.02 s.
 _SYNC_STEP = 8 * 1024 * 1024
+# Writes handed to a writer thread (ThreadedSink, asave) go in batches of about this size:
+# a long body's chunks of up to 1 MiB one by one, small chunks gathered. AHEAD batches at
+# most wait while one is being written.
+BATCH = 512 * 1024
+AHEAD = 2
 
 
 class FileSink:
@@ -116,6 +123,75 @@ class _Flusher:
                 return
 
 
+class ThreadedSink:
+    """A :class:`FileSink` written by a thread of its own, so that the next chunk is read
+    from the network while this one is written.
+
+    Reading and writing in one thread, each stall of the disk stopped the reading too: a
+    512 MiB ``save()`` took 1.06 x curl-then-``sync``, and 0.86 x with the writes in a
+    thread, as ``asave()`` does (one 9-round session of whole processes, interleaved). Up to
+    ``AHEAD`` batches wait while one is written, so memory stays bounded. An error of a
+    write is raised by a later ``write()`` or by ``finish()``.
+    """
+
+    restartable = True
+
+    def __init__(self, sink: FileSink) -> None:
+        self._sink = sink
+        self._batch: list[bytes] = []
+        self._size = 0
+        self._pending: deque[Future[None]] = deque()
+        self._thread: ThreadPoolExecutor | None = None  # made by the second batch
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Queue ``data`` (copied if it is mutable); wait only while the queue is full."""
+        self._batch.append(data if isinstance(data, bytes) else bytes(data))
+        self._size += len(data)
+        if self._size >= BATCH:
+            self._hand_over()
+
+    def restart(self) -> None:
+        """Throw away everything written so far (after what is queued is written)."""
+        self._drain()
+        self._sink.restart()
+
+    def finish(self) -> None:
+        """Write what is queued, then make the file durable."""
+        self._drain()
+        self._sink.finish()
+
+    def close(self) -> None:
+        """Stop the thread before the descriptor is closed: one batch at most finishes."""
+        if self._thread is not None:
+            self._thread.shutdown(wait=True, cancel_futures=True)
+            self._thread = None
+        self._pending.clear()
+        self._sink.close()
+
+    def _hand_over(self) -> None:
+        batch, self._batch, self._size = self._batch, [], 0
+        if not batch:
+            return
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="breeze-blue-writer")
+        self._pending.append(self._thread.submit(self._write_all, batch))
+        while len(self._pending) > AHEAD:
+            self._pending.popleft().result()
+
+    def _drain(self) -> None:
+        if self._thread is None:  # a small file: no thread for it
+            batch, self._batch, self._size = self._batch, [], 0
+            self._write_all(batch)
+            return
+        self._hand_over()
+        while self._pending:
+            self._pending.popleft().result()
+
+    def _write_all(self, batch: list[bytes]) -> None:
+        for chunk in batch:
+            self._sink.write(chunk)
+
+
 class ObjectSink:
     """Writes to a caller's binary file object, in place (not atomically)."""
 
@@ -151,4 +227,4 @@ class ObjectSink:
             flush()
 
 
-Sink = FileSink | ObjectSink
+Sink = FileSink | ThreadedSink | ObjectSink

@@ -6,6 +6,8 @@ import errno
 import hashlib
 import os
 import stat
+import threading
+import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 from breeze_blue import APIConnectionError, Audio, BreezeBlue, save
+from breeze_blue._sink import FileSink
 from breeze_blue.testing import Ready, ReferenceServer, tone_wav
 
 MiB = 1024 * 1024
@@ -132,6 +135,36 @@ def test_failing_stream_leaves_destination_untouched(
         assert target.read_bytes() == OLD
     else:
         assert not target.exists()
+
+
+def test_a_failed_write_stops_the_writer_thread_before_the_file_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes = 0
+    closed: list[int] = []
+    real_write, real_close = FileSink.write, os.close
+
+    def full_disk(sink: FileSink, data: bytes) -> None:
+        nonlocal writes
+        writes += 1
+        time.sleep(0.01)  # slower than the source: batches queue up behind this one
+        if writes == 3:
+            raise OSError(errno.ENOSPC, "disk full")
+        real_write(sink, data)
+
+    def close(fd: int) -> None:
+        closed.append(writes)
+        real_close(fd)
+
+    monkeypatch.setattr(FileSink, "write", full_disk)
+    monkeypatch.setattr("breeze_blue._save.os.close", close)
+    with pytest.raises(OSError, match="disk full"):
+        save((b"x" * (600 * 1024) for _ in range(20)), tmp_path / "a.bin")
+    writers = [t for t in threading.enumerate() if t.name.startswith("breeze-blue-writer")]
+    assert writers == []
+    assert set(closed) == {writes}  # nothing was written once the file closed
+    assert writes <= 3 + 2  # the failing batch, and at most the two queued behind it
+    assert list(tmp_path.iterdir()) == []
 
 
 def _failing(name: str) -> Callable[..., Any]:
