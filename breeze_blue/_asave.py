@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections import deque
 from collections.abc import AsyncIterable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, cast, overload
 
@@ -27,7 +25,7 @@ from ._save import (
     _is_writable_file,
     _keep_mode,
 )
-from ._sink import AHEAD, BATCH, FileSink, ObjectSink, Sink
+from ._sink import BatchWriter, FileSink, ObjectSink, Sink
 
 __all__ = ["asave"]
 
@@ -92,29 +90,16 @@ async def asave(
 
 
 class _OffLoopWriter:
-    """Gathers chunks into batches that a thread of its own writes, in order, off the loop.
-
-    Up to ``AHEAD`` batches wait for the thread while it writes another, so neither side
-    waits on the other's wake-up: with one batch at a time (``asyncio.to_thread``) the
-    thread sat idle through every round trip, and a 512 MiB ``asave()`` took ~1.3 x
-    ``save()`` though its writes took no longer. Memory stays bounded by those batches.
-    """
+    """A :class:`BatchWriter` awaited from the event loop, counting what it was given."""
 
     def __init__(self, sink: Sink) -> None:
-        self._sink = sink
-        self._batch: list[bytes] = []
-        self._size = 0
+        self._writer = BatchWriter(sink)
         self._total = 0
-        self._pending: deque[asyncio.Future[None]] = deque()
-        self._thread: ThreadPoolExecutor | None = None
 
     async def write(self, chunk: bytes | bytearray | memoryview) -> None:
-        # A mutable buffer is copied: the caller may refill it while the thread writes.
-        self._batch.append(chunk if isinstance(chunk, bytes) else bytes(chunk))
-        self._size += len(chunk)
         self._total += len(chunk)
-        if self._size >= BATCH:
-            await self._hand_over()
+        if self._writer.add(chunk) and (oldest := self._writer.hand_over()) is not None:
+            await asyncio.wrap_future(oldest)
 
     def report(self, progress: Progress | None) -> None:
         if progress:
@@ -122,38 +107,12 @@ class _OffLoopWriter:
 
     async def drain(self) -> None:
         """Return once everything given so far is written; raise the first write error."""
-        await self._hand_over()
-        while self._pending:
-            await self._pending.popleft()
+        for pending in self._writer.drain(small_here=False):  # the loop never writes
+            await asyncio.wrap_future(pending)
 
     def close(self) -> None:
-        """Stop the thread; a batch being written finishes, queued ones are dropped.
-
-        Blocks for at most one batch's write: the caller closes the file next, and no
-        write may reach a descriptor number the system has handed out again.
-        """
-        if self._thread is not None:
-            self._thread.shutdown(wait=True, cancel_futures=True)
-            self._thread = None
-        for pending in self._pending:  # their errors were for a download already given up
-            if pending.done() and not pending.cancelled():
-                pending.exception()
-        self._pending.clear()
-
-    async def _hand_over(self) -> None:
-        if not self._batch:
-            return
-        batch, self._batch, self._size = self._batch, [], 0
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(1, thread_name_prefix="breeze-blue-writer")
-        loop = asyncio.get_running_loop()
-        self._pending.append(loop.run_in_executor(self._thread, self._write_all, batch))
-        while len(self._pending) > AHEAD:
-            await self._pending.popleft()
-
-    def _write_all(self, batch: list[bytes]) -> None:
-        for chunk in batch:
-            self._sink.write(chunk)
+        """Stop the writer thread (see :meth:`BatchWriter.stop`)."""
+        self._writer.stop()
 
 
 async def _afill(audio: AsyncAudioSource, sink: Sink, progress: Progress | None) -> None:
