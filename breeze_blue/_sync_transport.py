@@ -19,6 +19,7 @@ asyncio twin and shares the helpers here.
 
 from __future__ import annotations
 
+import enum
 import select
 import socket
 import ssl
@@ -28,14 +29,17 @@ import time
 import types
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final, Generic, TypeVar
 
 import h11
 import httpx
 
 __all__ = [
     "MAX_HEAD",
+    "POOL_FULL",
     "RAW_BODY_MIN",
+    "H11Connection",
+    "Slots",
     "SyncTransport",
     "body_length",
     "environment_has_proxy",
@@ -134,6 +138,130 @@ def socket_readable(sock: Any) -> bool:
     return bool(poller.poll(0))
 
 
+class H11Connection:
+    """What both transports' connections share: h11's state and when it may be reused."""
+
+    def __init__(self, origin: Origin) -> None:
+        self.origin = origin
+        self.expires_at: float | None = None
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
+
+    def buffered_event(self) -> Any:
+        """h11's next event from what it has received already (NEED_DATA when none)."""
+        try:
+            event = self._h11.next_event()
+        except h11.RemoteProtocolError as exc:
+            raise httpx.RemoteProtocolError(str(exc)) from exc
+        if event is h11.PAUSED:
+            raise protocol_switched()
+        return event
+
+    def start_next_cycle(self) -> bool:
+        """Ready the connection for another request, if both sides finished cleanly."""
+        states = (self._h11.our_state, self._h11.their_state)
+        if states == (h11.DONE, h11.DONE):
+            self._h11.start_next_cycle()
+        elif states != (h11.IDLE, h11.IDLE):  # IDLE: restarted after a body read past h11
+            return False
+        return not self.peer_closed()
+
+    def restart(self, keep_alive: bool) -> bool:
+        """After a body read past h11: a fresh h11 state, if both sides keep the connection."""
+        if keep_alive and self._h11.our_state is h11.DONE:  # not MUST_CLOSE: we asked not
+            self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
+            return True
+        return False
+
+    def reusable(self, now: float) -> bool:
+        """Idle, not expired, and nothing (data, end of stream) arrived since the last answer."""
+        if self.expires_at is not None and now > self.expires_at:
+            return False
+        if self._h11.trailing_data[0]:
+            return False  # bytes past the last answer: no answer to the next request
+        return not self.peer_spoke()
+
+    def peer_closed(self) -> bool:
+        """Whether the server is known to have closed the connection."""
+        return False
+
+    def peer_spoke(self) -> bool:
+        """Whether anything arrived unasked (data, or the end of the stream)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """End the connection at once."""
+        raise NotImplementedError
+
+
+ConnectionT = TypeVar("ConnectionT", bound=H11Connection)
+
+
+class _Full(enum.Enum):
+    POOL_FULL = "pool full"
+
+
+# What Slots.take() answers when the caller must wait for a connection to come back.
+POOL_FULL: Final = _Full.POOL_FULL
+
+
+class Slots(Generic[ConnectionT]):
+    """A pool's bookkeeping, shared by both transports (which lock or await around it):
+    which idle connection to reuse, when to open another, what to keep when one returns.
+    """
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._max_connections = limits.max_connections
+        self._max_idle = limits.max_keepalive_connections
+        self._keepalive_expiry = limits.keepalive_expiry
+        self.idle: list[ConnectionT] = []  # oldest first
+        self.active = 0
+        self.closed = False
+
+    def take(self, origin: Origin, now: float) -> ConnectionT | _Full | None:
+        """An idle connection to ``origin``, None to open one, or POOL_FULL to wait."""
+        while True:
+            for connection in reversed(list(self.idle)):  # newest first: least likely stale
+                if connection.origin == origin:
+                    self.idle.remove(connection)
+                    try:
+                        reusable = connection.reusable(now)
+                    except BaseException:
+                        connection.close()
+                        raise
+                    if reusable:
+                        self.active += 1
+                        return connection
+                    connection.close()
+            limit = self._max_connections
+            if limit is None or self.active + len(self.idle) < limit:
+                self.active += 1
+                return None
+            if not self.idle:
+                return POOL_FULL
+            self.idle.pop(0).close()  # full of idle connections to other origins
+
+    def give_back(self, connection: ConnectionT | None, *, reuse: bool) -> None:
+        """End a slot; keep its connection idle if it can serve another request."""
+        self.active -= 1
+        if connection is None:
+            return
+        # A closed pool keeps nothing: a response that outlives close() ends its connection.
+        if reuse and not self.closed and connection.start_next_cycle():
+            expiry = self._keepalive_expiry
+            connection.expires_at = None if expiry is None else time.monotonic() + expiry
+            self.idle.append(connection)
+            if self._max_idle is not None and len(self.idle) > self._max_idle:
+                self.idle.pop(0).close()
+        else:
+            connection.close()
+
+    def close(self) -> list[ConnectionT]:
+        """Keep nothing from now on; the idle connections, for the caller to close."""
+        self.closed = True
+        idle, self.idle = self.idle, []
+        return idle
+
+
 class SyncTransport(httpx.BaseTransport):
     """An ``httpx`` transport: a thread-safe keep-alive pool of h11 connections over sockets.
 
@@ -147,12 +275,7 @@ class SyncTransport(httpx.BaseTransport):
     def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl_context = ssl_context
         self._limits = limits
-        self._max_connections = limits.max_connections
-        self._max_idle = limits.max_keepalive_connections
-        self._keepalive_expiry = limits.keepalive_expiry
-        self._idle: list[_Connection] = []  # oldest first
-        self._active = 0
-        self._closed = False
+        self._slots = Slots[_Connection](limits)
         self._lock = threading.Condition()
         self._stock: httpx.HTTPTransport | None = None  # for when httpx is mocked
 
@@ -189,8 +312,7 @@ class SyncTransport(httpx.BaseTransport):
     def close(self) -> None:
         """Close the idle connections; those in use close when their responses do."""
         with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
+            idle = self._slots.close()
         for connection in idle:
             connection.close()
         if self._stock is not None:
@@ -207,46 +329,16 @@ class SyncTransport(httpx.BaseTransport):
         """A slot in the pool: an idle connection to ``origin``, or None to open one."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            while True:
-                now = time.monotonic()
-                for connection in reversed(list(self._idle)):  # newest first: least stale
-                    if connection.origin == origin:
-                        self._idle.remove(connection)
-                        try:
-                            reusable = connection.reusable(now)
-                        except BaseException:
-                            connection.close()
-                            raise
-                        if reusable:
-                            self._active += 1
-                            return connection
-                        connection.close()
-                limit = self._max_connections
-                if limit is None or self._active + len(self._idle) < limit:
-                    self._active += 1
-                    return None
-                if self._idle:  # full of idle connections to other origins: drop the oldest
-                    self._idle.pop(0).close()
-                    continue
+            while (slot := self._slots.take(origin, time.monotonic())) is POOL_FULL:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise httpx.PoolTimeout("timed out waiting for a free connection")
                 self._lock.wait(left)
+            return slot
 
     def _checkin(self, connection: _Connection | None, *, reuse: bool) -> None:
         with self._lock:
-            self._active -= 1
-            if connection is not None:
-                # A closed pool keeps nothing: a response that outlives close() ends its
-                # connection.
-                if reuse and not self._closed and connection.start_next_cycle():
-                    expiry = self._keepalive_expiry
-                    connection.expires_at = None if expiry is None else time.monotonic() + expiry
-                    self._idle.append(connection)
-                    if self._max_idle is not None and len(self._idle) > self._max_idle:
-                        self._idle.pop(0).close()
-                else:
-                    connection.close()
+            self._slots.give_back(connection, reuse=reuse)
             self._lock.notify()
 
     def _connect(
@@ -343,15 +435,13 @@ class _Body(httpx.SyncByteStream):
             self._pool._checkin(connection, reuse=reuse)
 
 
-class _Connection:
+class _Connection(H11Connection):
     """One HTTP/1.1 connection: h11's state machine over a (TLS) socket."""
 
     def __init__(self, origin: Origin, sock: socket.socket) -> None:
-        self.origin = origin
-        self.expires_at: float | None = None
+        super().__init__(origin)
         self._sock = sock
         self._timeout: float | None = sock.gettimeout()
-        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
 
     def exchange(
         self, request: httpx.Request, write_timeout: float | None, read_timeout: float | None
@@ -379,16 +469,6 @@ class _Connection:
                 return event
             # InformationalResponse (1xx): the final answer follows.
 
-    def buffered_event(self) -> Any:
-        """h11's next event from what it has received already (NEED_DATA when none)."""
-        try:
-            event = self._h11.next_event()
-        except h11.RemoteProtocolError as exc:
-            raise httpx.RemoteProtocolError(str(exc)) from exc
-        if event is h11.PAUSED:
-            raise protocol_switched()
-        return event
-
     def next_event(self, timeout: float | None) -> Any:
         """h11's next event, reading from the socket as it needs."""
         while (event := self.buffered_event()) is h11.NEED_DATA:
@@ -408,32 +488,13 @@ class _Connection:
         except OSError as exc:
             raise httpx.ReadError(str(exc) or "connection lost") from exc
 
-    def reusable(self, now: float) -> bool:
-        """Idle, not expired, and nothing (data, end of stream) arrived since the last answer."""
-        if self.expires_at is not None and now > self.expires_at:
-            return False
-        if self._h11.trailing_data[0]:
-            return False  # bytes past the last answer: no answer to the next request
+    def peer_spoke(self) -> bool:
         if isinstance(self._sock, ssl.SSLSocket) and self._sock.pending():
-            return False
-        return not socket_readable(self._sock)
-
-    def start_next_cycle(self) -> bool:
-        """Ready the connection for another request, if both sides finished cleanly."""
-        states = (self._h11.our_state, self._h11.their_state)
-        if states == (h11.DONE, h11.DONE):
-            self._h11.start_next_cycle()
             return True
-        return states == (h11.IDLE, h11.IDLE)  # restarted after a body read past h11
-
-    def restart(self, keep_alive: bool) -> bool:
-        """After a body read past h11: a fresh h11 state, if both sides keep the connection."""
-        if keep_alive and self._h11.our_state is h11.DONE:  # not MUST_CLOSE: we asked not
-            self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
-            return True
-        return False
+        return socket_readable(self._sock)
 
     def close(self) -> None:
+        """End the connection at once."""
         # No TLS close_notify: HTTP/1.1 has nothing left to say once a connection is let go.
         self._sock.close()
 

@@ -33,12 +33,13 @@ import h11
 import httpx
 
 from ._sync_transport import (
-    MAX_HEAD,
+    POOL_FULL,
     RAW_BODY_MIN,
+    H11Connection,
+    Slots,
     body_length,
     incomplete_body,
     keeps_alive,
-    protocol_switched,
     replaced,
     socket_readable,
 )
@@ -78,14 +79,9 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl_context = ssl_context if ssl_context is not None else httpx.create_ssl_context()
-        self._max_connections = limits.max_connections
-        self._max_idle = limits.max_keepalive_connections
-        self._keepalive_expiry = limits.keepalive_expiry
-        self._idle: list[_Connection] = []  # oldest first
-        self._active = 0
+        self._slots = Slots[_Connection](limits)
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._limits = limits
-        self._closed = False
         self._stock: httpx.AsyncHTTPTransport | None = None  # for when httpx is mocked
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -120,9 +116,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         """Close the idle connections; those in use close when their responses do."""
-        self._closed = True
-        idle, self._idle = self._idle, []
-        for connection in idle:
+        for connection in self._slots.close():
             connection.close()
         if self._stock is not None:
             await self._stock.aclose()
@@ -131,26 +125,9 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         """A slot in the pool: an idle connection to ``origin``, or None to open one."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            now = time.monotonic()
-            for connection in reversed(list(self._idle)):  # newest first: least likely stale
-                if connection.origin == origin:
-                    self._idle.remove(connection)
-                    try:
-                        reusable = connection.reusable(now)
-                    except BaseException:
-                        connection.close()
-                        raise
-                    if reusable:
-                        self._active += 1
-                        return connection
-                    connection.close()
-            limit = self._max_connections
-            if limit is None or self._active + len(self._idle) < limit:
-                self._active += 1
-                return None
-            if self._idle:  # full of idle connections to other origins: drop the oldest
-                self._idle.pop(0).close()
-                continue
+            slot = self._slots.take(origin, time.monotonic())
+            if slot is not POOL_FULL:
+                return slot
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
@@ -167,17 +144,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
                     self._waiters.remove(waiter)
 
     def _checkin(self, connection: _Connection | None, *, reuse: bool) -> None:
-        self._active -= 1
-        if connection is not None:
-            # A closed pool keeps nothing: a response that outlives aclose() ends its connection.
-            if reuse and not self._closed and connection.start_next_cycle():
-                expiry = self._keepalive_expiry
-                connection.expires_at = None if expiry is None else time.monotonic() + expiry
-                self._idle.append(connection)
-                if self._max_idle is not None and len(self._idle) > self._max_idle:
-                    self._idle.pop(0).close()
-            else:
-                connection.close()
+        self._slots.give_back(connection, reuse=reuse)
         self._wake_one()
 
     def _wake_one(self) -> None:
@@ -295,16 +262,14 @@ class _Body(httpx.AsyncByteStream):
             self._pool._checkin(connection, reuse=reuse)
 
 
-class _Connection:
+class _Connection(H11Connection):
     """One HTTP/1.1 connection: h11's state machine over an asyncio transport."""
 
     def __init__(self, origin: Origin, transport: asyncio.Transport, protocol: _Protocol) -> None:
-        self.origin = origin
-        self.expires_at: float | None = None
+        super().__init__(origin)
         self._loop = asyncio.get_running_loop()
         self._transport = transport
         self._protocol = protocol
-        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
 
     async def exchange(
         self, request: httpx.Request, write_timeout: float | None, read_timeout: float | None
@@ -332,16 +297,6 @@ class _Connection:
                 return event
             # InformationalResponse (1xx): the final answer follows.
 
-    def buffered_event(self) -> Any:
-        """h11's next event from what it has received already (NEED_DATA when none)."""
-        try:
-            event = self._h11.next_event()
-        except h11.RemoteProtocolError as exc:
-            raise httpx.RemoteProtocolError(str(exc)) from exc
-        if event is h11.PAUSED:
-            raise protocol_switched()
-        return event
-
     async def next_event(self, timeout: float | None) -> Any:
         """h11's next event, reading from the socket as it needs."""
         while (event := self.buffered_event()) is h11.NEED_DATA:
@@ -351,36 +306,19 @@ class _Connection:
             self._h11.receive_data(data)
         return event
 
-    def reusable(self, now: float) -> bool:
-        """Idle, not expired, and nothing (data, end of stream) arrived since the last answer."""
-        if self.expires_at is not None and now > self.expires_at:
-            return False
-        if self._h11.trailing_data[0]:
-            return False  # bytes past the last answer: no answer to the next request
+    def peer_closed(self) -> bool:
+        return self._protocol.closed
+
+    def peer_spoke(self) -> bool:
         if self._loop is not asyncio.get_running_loop():
-            return False  # opened in an earlier event loop (a client outliving asyncio.run())
+            return True  # opened in an earlier event loop (a client outliving asyncio.run())
         protocol = self._protocol
         if protocol.closed or protocol.end > protocol.start:
-            return False
-        return not socket_readable(self._transport.get_extra_info("socket"))
-
-    def start_next_cycle(self) -> bool:
-        """Ready the connection for another request, if both sides finished cleanly."""
-        states = (self._h11.our_state, self._h11.their_state)
-        if states == (h11.DONE, h11.DONE):
-            self._h11.start_next_cycle()
-        elif states != (h11.IDLE, h11.IDLE):  # IDLE: restarted after a body read past h11
-            return False
-        return not self._protocol.closed
-
-    def restart(self, keep_alive: bool) -> bool:
-        """After a body read past h11: a fresh h11 state, if both sides keep the connection."""
-        if keep_alive and self._h11.our_state is h11.DONE:  # not MUST_CLOSE: we asked not
-            self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
             return True
-        return False
+        return socket_readable(self._transport.get_extra_info("socket"))
 
     def close(self) -> None:
+        """End the connection at once."""
         if self._loop.is_closed():
             # Nothing can schedule the close on a finished event loop: end the TCP
             # connection now; the socket is freed with the transport.

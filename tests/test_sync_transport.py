@@ -247,7 +247,7 @@ def test_max_connections_bounds_the_connections_of_many_threads(transport_name: 
             for thread in threads:
                 thread.join()
             if transport_name == "sync":
-                assert client._transport._active == 0  # type: ignore[attr-defined]
+                assert client._transport._slots.active == 0  # type: ignore[attr-defined]
         return bodies
 
     bodies, server = against(slow, work)
@@ -410,7 +410,7 @@ def test_a_response_that_outlives_its_closed_client_ends_its_connection() -> Non
             client.close()
             assert response.read() == b"0123456789"
         assert ended.wait(2)
-        assert transport._idle == []
+        assert transport._slots.idle == []
 
     against(in_two_parts, work)
 
@@ -492,7 +492,7 @@ def test_what_the_transport_cannot_send_is_refused_with_httpx_errors() -> None:
         async_body = httpx.Request("POST", server.url, content=chunks())
         with pytest.raises(RuntimeError, match="async request"):
             transport.handle_request(async_body)
-        assert transport._active == 0
+        assert transport._slots.active == 0
 
     against(answer_each, work)
     transport.close()

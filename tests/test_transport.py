@@ -467,7 +467,7 @@ def test_a_response_that_outlives_its_closed_client_ends_its_connection() -> Non
                 await client.aclose()
                 assert await response.aread() == b"0123456789"
             await asyncio.wait_for(ended.wait(), 2)
-            assert transport._idle == []
+            assert transport._slots.idle == []
 
     asyncio.run(run())
 
@@ -598,7 +598,7 @@ def test_what_the_transport_cannot_send_is_refused_with_httpx_errors() -> None:
             sync_body = httpx.Request("POST", server.url, content=iter([b"x"]))
             with pytest.raises(RuntimeError, match="sync request"):
                 await transport.handle_async_request(sync_body)
-            assert transport._active == 0
+            assert transport._slots.active == 0
         await transport.aclose()
 
     asyncio.run(run())
