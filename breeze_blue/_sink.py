@@ -22,12 +22,11 @@ _GATHER = 1024 * 1024
 _SYNC_STEP = 8 * 1024 * 1024
 # Writes handed to a writer thread (ThreadedSink, asave) go in batches of about this size:
 # a long body's chunks of up to 1 MiB one by one, small chunks gathered. AHEAD batches at
-# most wait while one is being written. save() queues more: its reading stopped whenever
-# the disk stalled for longer than two batches take to arrive (0.97 x curl-then-sync with
-# 2, 0.85 x with 8, one 11-round session); asave() was as fast with 2.
+# most wait while one is being written: with 2, save()'s reading stopped whenever the disk
+# stalled longer than two batches take to arrive (0.97 x curl-then-sync; 0.85 x with 8 in
+# the same 11-round session, 0.71 x in a full bench, but up to 39 MiB peak RSS).
 BATCH = 512 * 1024
-AHEAD = 2
-SAVE_AHEAD = 8
+AHEAD = 4
 
 
 class FileSink:
@@ -134,13 +133,12 @@ class BatchWriter:
     512 MiB ``save()`` took 1.06 x curl-then-``sync``, and 0.86 x with the writes in a
     thread (one 9-round session of whole processes, interleaved); ``asave()``, handing one
     batch at a time to ``asyncio.to_thread``, took ~1.4 x ``save()`` with its thread idle
-    through every round trip. Up to ``ahead`` batches wait while one is written, so memory
+    through every round trip. Up to ``AHEAD`` batches wait while one is written, so memory
     stays bounded. The caller waits on the futures this returns (blocking or awaiting).
     """
 
-    def __init__(self, sink: Sink, ahead: int = AHEAD) -> None:
+    def __init__(self, sink: Sink) -> None:
         self._sink = sink
-        self._ahead = ahead
         self._batch: list[bytes] = []
         self._size = 0
         self._pending: deque[Future[None]] = deque()
@@ -159,7 +157,7 @@ class BatchWriter:
             if self._thread is None:
                 self._thread = ThreadPoolExecutor(1, thread_name_prefix="breeze-blue-writer")
             self._pending.append(self._thread.submit(self._write_all, batch))
-        return self._pending.popleft() if len(self._pending) > self._ahead else None
+        return self._pending.popleft() if len(self._pending) > AHEAD else None
 
     def drain(self, *, small_here: bool) -> list[Future[None]]:
         """Queue what is left; returns every write still to wait for, oldest first.
@@ -202,7 +200,7 @@ class ThreadedSink:
 
     def __init__(self, sink: FileSink) -> None:
         self._sink = sink
-        self._writer = BatchWriter(sink, ahead=SAVE_AHEAD)
+        self._writer = BatchWriter(sink)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Queue ``data``; wait only while the queue is full."""
