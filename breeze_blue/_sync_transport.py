@@ -28,7 +28,7 @@ import threading
 import time
 import types
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final, Generic, TypeVar
 
 import h11
@@ -39,6 +39,7 @@ __all__ = [
     "POOL_FULL",
     "RAW_BODY_MIN",
     "H11Connection",
+    "PooledBody",
     "Slots",
     "SyncTransport",
     "body_length",
@@ -262,6 +263,30 @@ class Slots(Generic[ConnectionT]):
         return idle
 
 
+class PooledBody(Generic[ConnectionT]):
+    """What both transports' response bodies share: the connection they read from, what
+    the head says of the body, and handing the connection back to the pool once."""
+
+    def __init__(
+        self,
+        checkin: Callable[..., None],
+        connection: ConnectionT,
+        head: h11.Response,
+        method: str,
+        timeout: float | None,
+    ) -> None:
+        self._checkin = checkin
+        self._connection: ConnectionT | None = connection
+        self._head = head
+        self._length = body_length(method, head)  # None: h11 frames the body
+        self._timeout = timeout
+
+    def _release(self, *, reuse: bool) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            self._checkin(connection, reuse=reuse)
+
+
 class SyncTransport(httpx.BaseTransport):
     """An ``httpx`` transport: a thread-safe keep-alive pool of h11 connections over sockets.
 
@@ -301,7 +326,7 @@ class SyncTransport(httpx.BaseTransport):
         except BaseException:
             self._checkin(connection, reuse=False)
             raise
-        body = _Body(self, connection, head, request.method, timeouts.get("read"))
+        body = _Body(self._checkin, connection, head, request.method, timeouts.get("read"))
         return httpx.Response(
             status_code=head.status_code,
             headers=head.headers.raw_items(),
@@ -370,22 +395,8 @@ class SyncTransport(httpx.BaseTransport):
         return _Connection(origin, sock)
 
 
-class _Body(httpx.SyncByteStream):
+class _Body(PooledBody["_Connection"], httpx.SyncByteStream):
     """A response body read from its connection, which goes back to the pool at the end."""
-
-    def __init__(
-        self,
-        pool: SyncTransport,
-        connection: _Connection,
-        head: h11.Response,
-        method: str,
-        timeout: float | None,
-    ) -> None:
-        self._pool = pool
-        self._connection: _Connection | None = connection
-        self._head = head
-        self._length = body_length(method, head)
-        self._timeout = timeout
 
     def __iter__(self) -> Iterator[bytes]:
         connection = self._connection
@@ -428,11 +439,6 @@ class _Body(httpx.SyncByteStream):
     def close(self) -> None:
         """Give the connection up; one closed before the end of its body is not reused."""
         self._release(reuse=False)
-
-    def _release(self, *, reuse: bool) -> None:
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            self._pool._checkin(connection, reuse=reuse)
 
 
 class _Connection(H11Connection):

@@ -27,6 +27,7 @@ import ssl
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -36,8 +37,8 @@ from ._sync_transport import (
     POOL_FULL,
     RAW_BODY_MIN,
     H11Connection,
+    PooledBody,
     Slots,
-    body_length,
     incomplete_body,
     keeps_alive,
     replaced,
@@ -110,7 +111,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=head.status_code,
             headers=head.headers.raw_items(),
-            stream=_Body(self, connection, head, request.method, timeouts.get("read")),
+            stream=_Body(self._checkin, connection, head, request.method, timeouts.get("read")),
             extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": head.reason},
         )
 
@@ -187,24 +188,20 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         return _Connection(origin, transport, protocol)
 
 
-class _Body(httpx.AsyncByteStream):
+class _Body(PooledBody["_Connection"], httpx.AsyncByteStream):
     """A response body read from its connection, which goes back to the pool at the end."""
 
     def __init__(
         self,
-        pool: AsyncioTransport,
+        checkin: Callable[..., None],
         connection: _Connection,
         head: h11.Response,
         method: str,
         timeout: float | None,
     ) -> None:
-        self._pool = pool
-        self._connection: _Connection | None = connection
-        self._head = head
-        self._length = length = body_length(method, head)
-        self._left = length  # None: h11 frames the body (chunked, till close)
+        super().__init__(checkin, connection, head, method, timeout)
+        self._left = self._length  # bytes still to come, when the head says
         self._raw = False  # reading the rest straight from the connection's buffer
-        self._timeout = timeout
 
     def __aiter__(self) -> _Body:
         return self
@@ -255,11 +252,6 @@ class _Body(httpx.AsyncByteStream):
             raise incomplete_body(length - left, length)
         self._left = left - len(chunk)
         return chunk
-
-    def _release(self, *, reuse: bool) -> None:
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            self._pool._checkin(connection, reuse=reuse)
 
 
 class _Connection(H11Connection):
