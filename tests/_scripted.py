@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from breeze_blue import AsyncBreezeBlue, BreezeBlue, asave, save
+from breeze_blue._sink import FileSink
 
 KEY = "bb_scripted_7f3a9c"
 
@@ -142,3 +148,33 @@ def fetch(
             await client._http.aclose()
 
     return asyncio.run(run())
+
+
+class FullDisk:
+    """A disk that fills up on the third write, each write slow enough that batches queue
+    behind it; records how many writes had begun each time ``module`` closed a descriptor.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+        self.writes = 0
+        self.closed: list[int] = []
+        real_write, real_close = FileSink.write, os.close
+
+        def write(sink: FileSink, data: bytes) -> None:
+            self.writes += 1
+            time.sleep(0.01)
+            if self.writes == 3:
+                raise OSError(errno.ENOSPC, "disk full")
+            real_write(sink, data)
+
+        def close(fd: int) -> None:
+            self.closed.append(self.writes)
+            real_close(fd)
+
+        monkeypatch.setattr(FileSink, "write", write)
+        monkeypatch.setattr(f"{module}.os.close", close)
+
+
+def writer_threads() -> list[str]:
+    """The SDK's writer threads still alive."""
+    return [t.name for t in threading.enumerate() if t.name.startswith("breeze-blue-writer")]

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import hashlib
 import inspect
-import os
-import threading
-import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -26,9 +22,10 @@ from breeze_blue import (
     asave,
     save,
 )
-from breeze_blue._sink import FileSink
 from breeze_blue._transport import AsyncioTransport
 from breeze_blue.testing import TEST_API_KEY, Ready, ReferenceServer, Stall
+
+from ._scripted import FullDisk, writer_threads
 
 
 def test_the_async_surface_mirrors_the_sync_one() -> None:
@@ -129,40 +126,20 @@ def test_asave_of_an_async_iterable_and_bytes(tmp_path: Path) -> None:
     assert (tmp_path / "b.bin").read_bytes() == b"RIFF"
 
 
-def _writer_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("breeze-blue-writer")]
-
-
 def test_a_failed_write_stops_the_writer_before_the_file_is_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writes = 0
-    closed: list[int] = []
-    real_write, real_close = FileSink.write, os.close
-
-    def full_disk(sink: FileSink, data: bytes) -> None:
-        nonlocal writes
-        writes += 1
-        time.sleep(0.01)  # slower than the source: batches queue up behind this one
-        if writes == 3:
-            raise OSError(errno.ENOSPC, "disk full")
-        real_write(sink, data)
-
-    def close(fd: int) -> None:
-        closed.append(writes)
-        real_close(fd)
+    disk = FullDisk(monkeypatch, "breeze_blue._asave")
 
     async def chunks() -> object:
         for _ in range(20):
             yield b"x" * (600 * 1024)  # each its own batch
 
-    monkeypatch.setattr(FileSink, "write", full_disk)
-    monkeypatch.setattr("breeze_blue._asave.os.close", close)
     with pytest.raises(OSError, match="disk full"):
         asyncio.run(asave(chunks(), tmp_path / "a.bin"))  # type: ignore[arg-type]
-    assert _writer_threads() == []
-    assert set(closed) == {writes}  # nothing was written once the file closed
-    assert writes <= 3 + 2  # the failing write, and what began before the error came back
+    assert writer_threads() == []
+    assert set(disk.closed) == {disk.writes}  # nothing was written once the file closed
+    assert disk.writes <= 3 + 2  # the failing write, and what began before the error came back
     assert list(tmp_path.iterdir()) == []
 
 
@@ -185,7 +162,7 @@ def test_asave_cleans_up_when_cancelled(server: ReferenceServer, tmp_path: Path)
     asyncio.run(run())
     assert destination.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["slow.mp3"]
-    assert _writer_threads() == []
+    assert writer_threads() == []
 
 
 def test_asaving_a_large_download_does_not_buffer_it(

@@ -6,8 +6,6 @@ import errno
 import hashlib
 import os
 import stat
-import threading
-import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -16,8 +14,9 @@ from typing import Any
 import pytest
 
 from breeze_blue import APIConnectionError, Audio, BreezeBlue, save
-from breeze_blue._sink import FileSink
 from breeze_blue.testing import Ready, ReferenceServer, tone_wav
+
+from ._scripted import FullDisk, writer_threads
 
 MiB = 1024 * 1024
 OLD = b"the old content, which must survive any failure\n"
@@ -140,30 +139,12 @@ def test_failing_stream_leaves_destination_untouched(
 def test_a_failed_write_stops_the_writer_thread_before_the_file_is_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    writes = 0
-    closed: list[int] = []
-    real_write, real_close = FileSink.write, os.close
-
-    def full_disk(sink: FileSink, data: bytes) -> None:
-        nonlocal writes
-        writes += 1
-        time.sleep(0.01)  # slower than the source: batches queue up behind this one
-        if writes == 3:
-            raise OSError(errno.ENOSPC, "disk full")
-        real_write(sink, data)
-
-    def close(fd: int) -> None:
-        closed.append(writes)
-        real_close(fd)
-
-    monkeypatch.setattr(FileSink, "write", full_disk)
-    monkeypatch.setattr("breeze_blue._save.os.close", close)
+    disk = FullDisk(monkeypatch, "breeze_blue._save")
     with pytest.raises(OSError, match="disk full"):
         save((b"x" * (600 * 1024) for _ in range(20)), tmp_path / "a.bin")
-    writers = [t for t in threading.enumerate() if t.name.startswith("breeze-blue-writer")]
-    assert writers == []
-    assert set(closed) == {writes}  # nothing was written once the file closed
-    assert writes <= 3 + 2  # the failing write, and what began before the error came back
+    assert writer_threads() == []
+    assert set(disk.closed) == {disk.writes}  # nothing was written once the file closed
+    assert disk.writes <= 3 + 2  # the failing write, and what began before the error came back
     assert list(tmp_path.iterdir()) == []
 
 
