@@ -46,9 +46,10 @@ __all__ = [
     "environment_has_proxy",
     "incomplete_body",
     "keeps_alive",
+    "origin_of",
     "protocol_switched",
-    "replaced",
     "socket_readable",
+    "transport_is_mocked",
 ]
 
 # Heads and short bodies are read as httpcore reads them; long bodies in larger pieces.
@@ -70,7 +71,21 @@ def environment_has_proxy() -> bool:
     return any(scheme != "no" for scheme in urllib.request.getproxies())
 
 
-def replaced(handler: object, home: str) -> bool:
+def transport_is_mocked(*, asynchronous: bool) -> bool:
+    """Whether a test library has replaced httpx's or httpcore's request handling."""
+    transport = httpx.AsyncHTTPTransport if asynchronous else httpx.HTTPTransport
+    method = "handle_async_request" if asynchronous else "handle_request"
+    if _replaced(getattr(transport, method), "httpx._transports.default"):
+        return True
+    httpcore = sys.modules.get("httpcore")
+    if httpcore is None:
+        return False
+    pool = httpcore.AsyncConnectionPool if asynchronous else httpcore.ConnectionPool
+    home = f"httpcore._{'async' if asynchronous else 'sync'}.connection_pool"
+    return _replaced(getattr(pool, method), home)
+
+
+def _replaced(handler: object, home: str) -> bool:
     """Whether ``handler``, defined in module ``home``, was swapped by a test library."""
     # A stand-in is a mock object, a function from elsewhere, or a wrapper: functools.wraps
     # (vcrpy) copies the name and module but leaves __wrapped__.
@@ -81,14 +96,12 @@ def replaced(handler: object, home: str) -> bool:
     )
 
 
-def _transport_is_mocked() -> bool:
-    """Whether a test library has replaced httpx's or httpcore's request handling."""
-    if replaced(httpx.HTTPTransport.handle_request, "httpx._transports.default"):
-        return True
-    httpcore = sys.modules.get("httpcore")
-    return httpcore is not None and replaced(
-        httpcore.ConnectionPool.handle_request, "httpcore._sync.connection_pool"
-    )
+def origin_of(url: httpx.URL) -> Origin:
+    """Where ``url`` connects to: scheme, host, port (only http and https are spoken)."""
+    if url.raw_scheme not in (b"http", b"https"):
+        raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
+    port = url.port or (443 if url.raw_scheme == b"https" else 80)
+    return (url.raw_scheme, url.raw_host, port)
 
 
 def body_length(method: str, head: h11.Response) -> int | None:
@@ -306,17 +319,13 @@ class SyncTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send one request on a pooled connection; the body is streamed as it is read."""
-        if _transport_is_mocked():
+        if transport_is_mocked(asynchronous=False):
             with self._lock:
                 if self._stock is None:
                     self._stock = httpx.HTTPTransport(limits=self._limits, verify=self._context())
             return self._stock.handle_request(request)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        url = request.url
-        if url.raw_scheme not in (b"http", b"https"):
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
-        port = url.port or (443 if url.raw_scheme == b"https" else 80)
-        origin: Origin = (url.raw_scheme, url.raw_host, port)
+        origin = origin_of(request.url)
         connection = self._checkout(origin, timeouts.get("pool"))
         try:
             if connection is None:

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import socket
 import ssl
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -37,12 +36,14 @@ from ._sync_transport import (
     POOL_FULL,
     RAW_BODY_MIN,
     H11Connection,
+    Origin,
     PooledBody,
     Slots,
     incomplete_body,
     keeps_alive,
-    replaced,
+    origin_of,
     socket_readable,
+    transport_is_mocked,
 )
 
 __all__ = ["AsyncioTransport"]
@@ -55,18 +56,6 @@ _BUFFER_SIZE = 256 * 1024
 # 1 MiB buffer ~1.15 x; 2 and 4 MiB no better). Only such connections pay for it.
 _RAW_BUFFER_SIZE = 1024 * 1024
 _READ_SIZE = 64 * 1024
-
-Origin = tuple[bytes, bytes, int]
-
-
-def _transport_is_mocked() -> bool:
-    """Whether a test library has replaced httpx's or httpcore's request handling."""
-    if replaced(httpx.AsyncHTTPTransport.handle_async_request, "httpx._transports.default"):
-        return True
-    httpcore = sys.modules.get("httpcore")
-    return httpcore is not None and replaced(
-        httpcore.AsyncConnectionPool.handle_async_request, "httpcore._async.connection_pool"
-    )
 
 
 class AsyncioTransport(httpx.AsyncBaseTransport):
@@ -87,18 +76,14 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send one request on a pooled connection; the body is streamed as it is read."""
-        if _transport_is_mocked():
+        if transport_is_mocked(asynchronous=True):
             if self._stock is None:
                 self._stock = httpx.AsyncHTTPTransport(
                     limits=self._limits, verify=self._ssl_context
                 )
             return await self._stock.handle_async_request(request)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        url = request.url
-        if url.raw_scheme not in (b"http", b"https"):
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
-        port = url.port or (443 if url.raw_scheme == b"https" else 80)
-        origin: Origin = (url.raw_scheme, url.raw_host, port)
+        origin = origin_of(request.url)
         connection = await self._checkout(origin, timeouts.get("pool"))
         try:
             if connection is None:
