@@ -64,11 +64,12 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
     Behaves as ``httpx.AsyncHTTPTransport(limits=limits)`` does for HTTP/1.1 without a
     proxy: at most ``max_connections`` connections, ``max_keepalive_connections`` of them
     kept idle for ``keepalive_expiry`` seconds, each request's connect/read/write/pool
-    timeouts, TLS verified with ``httpx.create_ssl_context()``, httpx's exception types.
+    timeouts, TLS verified with ``httpx.create_ssl_context()`` (made on the first https
+    connection), httpx's exception types.
     """
 
     def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._ssl_context = ssl_context if ssl_context is not None else httpx.create_ssl_context()
+        self._ssl_context = ssl_context
         self._slots = Slots[_Connection](limits)
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._limits = limits
@@ -78,9 +79,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         """Send one request on a pooled connection; the body is streamed as it is read."""
         if transport_is_mocked(asynchronous=True):
             if self._stock is None:
-                self._stock = httpx.AsyncHTTPTransport(
-                    limits=self._limits, verify=self._ssl_context
-                )
+                self._stock = httpx.AsyncHTTPTransport(limits=self._limits, verify=self._context())
             return await self._stock.handle_async_request(request)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         origin = origin_of(request.url)
@@ -106,6 +105,13 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             connection.close()
         if self._stock is not None:
             await self._stock.aclose()
+
+    def _context(self) -> ssl.SSLContext:
+        # As in SyncTransport: loading the CA bundle costs 10-60 ms here, and a client of a
+        # local server never opens a TLS connection.
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        return self._ssl_context
 
     async def _checkout(self, origin: Origin, timeout: float | None) -> _Connection | None:
         """A slot in the pool: an idle connection to ``origin``, or None to open one."""
@@ -154,7 +160,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
                     transport = await loop.start_tls(
                         transport,
                         protocol,
-                        self._ssl_context,
+                        self._context(),
                         server_hostname=sni_hostname or host,
                         ssl_handshake_timeout=timeout,
                     )

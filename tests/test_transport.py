@@ -25,7 +25,8 @@ import pytest
 import trustme
 
 import breeze_blue._transport as transport_module
-from breeze_blue import AsyncBreezeBlue, asave
+from breeze_blue import AsyncBreezeBlue, BreezeBlue, asave
+from breeze_blue._sync_transport import SyncTransport
 from breeze_blue._transport import AsyncioTransport
 from breeze_blue.testing import TEST_API_KEY, ReferenceServer
 
@@ -227,6 +228,36 @@ def test_tls_with_a_trusted_certificate_and_refusal_of_an_untrusted_one(
             async with httpx.AsyncClient(transport=make_transport(transport_name)) as client:
                 with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
                     await client.get(server.url)
+
+    asyncio.run(run())
+
+
+def test_plain_http_never_loads_the_certificate_authorities(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[ssl.SSLContext] = []
+    create = httpx.create_ssl_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(create(*args, **kwargs))
+        return made[-1]
+
+    # Loading them costs 10-60 ms: more than a whole small download from a local server.
+    monkeypatch.setattr(httpx, "create_ssl_context", counted)
+
+    async def run() -> None:
+        async with (
+            serving(answer_each) as server,
+            AsyncBreezeBlue(api_key=TEST_API_KEY, base_url=server.url) as client,
+        ):
+            assert isinstance(client._http._transport, AsyncioTransport)
+            await client._http.get(server.url)
+        with BreezeBlue(api_key=TEST_API_KEY, base_url=server.url) as sync_client:
+            assert isinstance(sync_client._http._transport, SyncTransport)
+        assert made == []
+        for transport in (AsyncioTransport(LIMITS), SyncTransport(LIMITS)):
+            assert transport._context() is transport._context()  # made once, when needed
+        assert len(made) == 2
 
     asyncio.run(run())
 
