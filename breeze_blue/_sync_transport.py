@@ -52,7 +52,10 @@ __all__ = [
     "transport_is_mocked",
 ]
 
-# Heads and short bodies are read as httpcore reads them; long bodies in larger pieces.
+# Heads and short bodies are read as httpcore reads them; long bodies in larger pieces,
+# into one buffer per body and copied out. A fresh 1 MiB bytes for each read (socket.recv)
+# cost more than that copy: the socket seldom has 1 MiB ready, and malloc maps and unmaps
+# each such block anew. Reading 512 MiB took 0.2 s of CPU here, against 0.47 s.
 _READ_SIZE = 64 * 1024
 _RAW_READ = 1024 * 1024
 # A body with at least this much left after its head is read past h11 (see the docstring).
@@ -424,8 +427,9 @@ class _Body(PooledBody["_Connection"], httpx.SyncByteStream):
             if event is h11.NEED_DATA and left is not None and left >= RAW_BODY_MIN:
                 length = self._length
                 assert length is not None
+                buffer = memoryview(bytearray(_RAW_READ))
                 while left:
-                    chunk = connection.recv(min(left, _RAW_READ), self._timeout)
+                    chunk = connection.recv(min(left, _RAW_READ), self._timeout, buffer)
                     if not chunk:
                         raise incomplete_body(length - left, length)
                     left -= len(chunk)
@@ -493,11 +497,16 @@ class _Connection(H11Connection):
             self._h11.receive_data(data)
         return event
 
-    def recv(self, size: int, timeout: float | None) -> bytes:
-        """Up to ``size`` bytes from the socket; b"" when the server closed it."""
+    def recv(self, size: int, timeout: float | None, buffer: memoryview | None = None) -> bytes:
+        """Up to ``size`` bytes from the socket; b"" when the server closed it.
+
+        With ``buffer`` (``size`` long or more) they are received into it and copied out.
+        """
         try:
             self._set_timeout(timeout)
-            return self._sock.recv(size)
+            if buffer is None:
+                return self._sock.recv(size)
+            return bytes(buffer[: self._sock.recv_into(buffer, size)])
         except TimeoutError:
             raise httpx.ReadTimeout("timed out waiting for the server") from None
         except OSError as exc:
