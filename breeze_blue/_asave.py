@@ -12,7 +12,9 @@ from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
 from typing import BinaryIO, cast, overload
 
-from ._audio import AsyncAudio, astream_body
+import httpx
+
+from ._audio import AsyncAudio, _raw_ok, astream_body
 from ._errors import APIConnectionError
 from ._resume import pick_up, resume_headers
 from ._save import (
@@ -25,7 +27,7 @@ from ._save import (
     _is_writable_file,
     _keep_mode,
 )
-from ._sink import BatchWriter, FileSink, ObjectSink, Sink
+from ._sink import BatchWriter, FileSink, GiveBack, ObjectSink, Sink
 
 __all__ = ["asave"]
 
@@ -96,9 +98,13 @@ class _OffLoopWriter:
         self._writer = BatchWriter(sink)
         self._total = 0
 
-    async def write(self, chunk: bytes | bytearray | memoryview) -> None:
+    async def write(
+        self, chunk: bytes | bytearray | memoryview, give_back: GiveBack | None = None
+    ) -> None:
         self._total += len(chunk)
-        if self._writer.add(chunk) and (oldest := self._writer.hand_over()) is not None:
+        if not self._writer.add(chunk, give_back):
+            return
+        if (oldest := self._writer.hand_over()) is not None:
             await asyncio.wrap_future(oldest)
 
     def report(self, progress: Progress | None) -> None:
@@ -148,9 +154,10 @@ async def _adownload_into(
     written = 0
     retry = 0
     while True:
+        give_back = _lend_buffers(response) if isinstance(sink, FileSink) else None
         try:
             async for chunk in astream_body(response):
-                await writer.write(chunk)
+                await writer.write(chunk, give_back)
                 written += len(chunk)
                 if progress:
                     progress(written)
@@ -181,3 +188,20 @@ async def _adownload_into(
         written = 0
         if progress:
             progress(0)
+
+
+def _lend_buffers(response: httpx.Response) -> GiveBack | None:
+    """Have the SDK's own transport hand over its receive buffers for the body's chunks.
+
+    Only for a file of our own: a caller's file object might keep a chunk it was given,
+    and a lent buffer is filled again once given back. An encoded body goes through
+    httpx's decoder, which may keep what it was given, so it is never lent.
+    """
+    from ._transport import LENDER  # noqa: PLC0415 (loaded already if the response came through it)
+
+    body = response.extensions.get(LENDER)
+    if body is None or not _raw_ok(response):
+        return None
+    body.lend()
+    give_back: GiveBack = body.give_back
+    return give_back

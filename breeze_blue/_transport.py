@@ -27,7 +27,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import h11
 import httpx
@@ -46,7 +46,7 @@ from ._sync_transport import (
     transport_is_mocked,
 )
 
-__all__ = ["AsyncioTransport"]
+__all__ = ["LENDER", "AsyncioTransport"]
 
 # Each connection's receive buffer: asyncio's own read size. When it is full the socket is
 # not read until the consumer (a disk, a slow callback) has taken all but a quarter of it.
@@ -56,6 +56,11 @@ _BUFFER_SIZE = 256 * 1024
 # 1 MiB buffer ~1.15 x; 2 and 4 MiB no better). Only such connections pay for it.
 _RAW_BUFFER_SIZE = 1024 * 1024
 _READ_SIZE = 64 * 1024
+# A lending body (see _Body.lend) keeps at most this many buffers given back for reuse.
+_SPARE_BUFFERS = 4
+
+# Where AsyncioTransport puts its body among a response's extensions, for asave().
+LENDER = "breeze_blue.lender"
 
 
 class AsyncioTransport(httpx.AsyncBaseTransport):
@@ -92,11 +97,16 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         except BaseException:
             self._checkin(connection, reuse=False)
             raise
+        body = _Body(self._checkin, connection, head, request.method, timeouts.get("read"))
         return httpx.Response(
             status_code=head.status_code,
             headers=head.headers.raw_items(),
-            stream=_Body(self._checkin, connection, head, request.method, timeouts.get("read")),
-            extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": head.reason},
+            stream=body,
+            extensions={
+                "http_version": b"HTTP/" + head.http_version,
+                "reason_phrase": head.reason,
+                LENDER: body,
+            },
         )
 
     async def aclose(self) -> None:
@@ -193,11 +203,28 @@ class _Body(PooledBody["_Connection"], httpx.AsyncByteStream):
         super().__init__(checkin, connection, head, method, timeout)
         self._left = self._length  # bytes still to come, when the head says
         self._raw = False  # reading the rest straight from the connection's buffer
+        self._spare: list[bytearray] | None = None  # buffers given back, when lending
 
-    def __aiter__(self) -> _Body:
+    def __aiter__(self) -> _Body:  # type: ignore[override]  # a lending body's chunks
         return self
 
-    async def __anext__(self) -> bytes:
+    def lend(self) -> None:
+        """From now on, hand over a long body's receive buffers instead of copies of them.
+
+        Such a chunk is a ``memoryview`` of a buffer the connection no longer uses, and
+        the reader passes it to :meth:`give_back` once done with it. For ``asave()`` of
+        512 MiB here, copying each 1 MiB out (into fresh memory, page faults and all) was
+        a quarter of the event loop thread's CPU time: ~0.45 s, ~0.32 s without.
+        """
+        self._spare = []
+
+    def give_back(self, chunk: memoryview) -> None:
+        """Let the connection receive into ``chunk``'s buffer again (from any thread)."""
+        spare, buffer = self._spare, chunk.obj
+        if spare is not None and isinstance(buffer, bytearray) and len(spare) < _SPARE_BUFFERS:
+            spare.append(buffer)  # list.append is atomic: the loop pops from it meanwhile
+
+    async def __anext__(self) -> bytes | memoryview:
         connection = self._connection
         if connection is None:
             raise StopAsyncIteration
@@ -231,12 +258,12 @@ class _Body(PooledBody["_Connection"], httpx.AsyncByteStream):
         """Give the connection up; one closed before the end of its body is not reused."""
         self._release(reuse=False)
 
-    async def _next_raw(self, connection: _Connection, left: int) -> bytes:
+    async def _next_raw(self, connection: _Connection, left: int) -> bytes | memoryview:
         if not left:
             # h11 never saw this body: the connection goes on with a fresh state.
             self._release(reuse=connection.restart(keeps_alive(self._head)))
             raise StopAsyncIteration
-        chunk = await connection.read(self._timeout, left)
+        chunk = await connection.read(self._timeout, left, self._spare)
         if not chunk:
             length = self._length
             assert length is not None
@@ -316,8 +343,23 @@ class _Connection(H11Connection):
         """Let the connection receive up to ``size`` bytes ahead of its reader."""
         self._protocol.widen(size)
 
-    async def read(self, timeout: float | None, max_bytes: int = _READ_SIZE) -> bytes:
-        """Up to ``max_bytes`` received, waiting for some if none are; b"" at the end."""
+    @overload
+    async def read(self, timeout: float | None, max_bytes: int = _READ_SIZE) -> bytes: ...
+    @overload
+    async def read(
+        self, timeout: float | None, max_bytes: int, spare: list[bytearray] | None
+    ) -> bytes | memoryview: ...
+    async def read(
+        self,
+        timeout: float | None,
+        max_bytes: int = _READ_SIZE,
+        spare: list[bytearray] | None = None,
+    ) -> bytes | memoryview:
+        """Up to ``max_bytes`` received, waiting for some if none are; b"" at the end.
+
+        With ``spare`` (a lending body's), a buffer at least half full is handed over
+        whole, and the socket goes on into a buffer from ``spare`` or a new one.
+        """
         protocol = self._protocol
         if protocol.start == protocol.end and not protocol.closed:
             waiter = protocol.waiter = asyncio.get_running_loop().create_future()
@@ -331,6 +373,8 @@ class _Connection(H11Connection):
             if protocol.error is not None:
                 raise httpx.ReadError(str(protocol.error) or "connection lost")
             return b""  # the server closed the connection
+        if spare is not None:
+            return protocol.lend(max_bytes, spare)
         return protocol.take(max_bytes)
 
     async def _write(self, data: bytes | None, timeout: float | None) -> None:
@@ -437,6 +481,21 @@ class _Protocol(asyncio.BufferedProtocol):
             if self.transport is not None:
                 self.transport.resume_reading()
         return data
+
+    def lend(self, max_bytes: int, spare: list[bytearray]) -> bytes | memoryview:
+        """:meth:`take` without the copy, when it would take a buffer half full or more."""
+        end = self.end
+        if self.start or end > max_bytes or end < len(self.buffer) // 2:
+            return self.take(max_bytes)
+        lent = self.view[:end]
+        buffer = spare.pop() if spare else bytearray(len(self.buffer))
+        self.buffer, self.view = buffer, memoryview(buffer)
+        self.end = 0
+        if self.reading_paused:
+            self.reading_paused = False
+            if self.transport is not None:
+                self.transport.resume_reading()
+        return lent
 
     def eof_received(self) -> bool:
         self.closed = True

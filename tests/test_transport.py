@@ -15,8 +15,10 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import h11
@@ -26,6 +28,7 @@ import trustme
 
 import breeze_blue._transport as transport_module
 from breeze_blue import AsyncBreezeBlue, BreezeBlue, asave
+from breeze_blue._sink import AHEAD, FileSink
 from breeze_blue._sync_transport import SyncTransport
 from breeze_blue._transport import AsyncioTransport
 from breeze_blue.testing import TEST_API_KEY, ReferenceServer
@@ -633,6 +636,63 @@ def test_what_the_transport_cannot_send_is_refused_with_httpx_errors() -> None:
         await transport.aclose()
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("into", ["path", "file object"])
+def test_asave_writes_a_long_body_from_lent_buffers_only_into_its_own_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, into: str
+) -> None:
+    body = os.urandom(24 << 20)
+
+    async def send_audio(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            f"HTTP/1.1 200 OK\r\ncontent-length: {len(body)}\r\n"
+            "content-type: audio/mpeg\r\n\r\n".encode()
+        )
+        for start in range(0, len(body), 1 << 20):
+            writer.write(body[start : start + (1 << 20)])
+            await writer.drain()
+
+    lent: list[object] = []  # each buffer given back, kept alive so identities stay unique
+    give_back = transport_module._Body.give_back
+
+    def counted(self: Any, chunk: memoryview) -> None:
+        lent.append(chunk.obj)
+        give_back(self, chunk)
+
+    monkeypatch.setattr(transport_module._Body, "give_back", counted)
+    # A disk slower than the network: the socket is read on into other buffers while the
+    # lent ones wait for the writer, so a buffer filled again too early would show.
+    write = FileSink.write
+
+    def slow(sink: FileSink, data: bytes | bytearray | memoryview) -> None:
+        time.sleep(0.003)
+        write(sink, data)
+
+    monkeypatch.setattr(FileSink, "write", slow)
+    path = tmp_path / "out.mp3"
+
+    async def run() -> None:
+        async with (
+            serving(send_audio) as server,
+            AsyncBreezeBlue(api_key=TEST_API_KEY, base_url=server.url) as client,
+        ):
+            audio = await client.history.download_audio("hist_01haudio")
+            if into == "path":
+                await asave(audio, path)
+            else:
+                with path.open("wb") as file:
+                    await asave(audio, file)
+
+    asyncio.run(run())
+    assert path.read_bytes() == body
+    if into == "path":
+        assert len(lent) >= 12, len(lent)  # most of the body came in lent 1 MiB buffers
+        # ... and the same few buffers came back again and again.
+        assert len({id(buffer) for buffer in lent}) <= AHEAD + transport_module._SPARE_BUFFERS + 3
+    else:  # a caller's file object might keep what it is given
+        assert lent == []
 
 
 class _Spy:
