@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 __all__ = ["BATCH", "BatchWriter", "FileSink", "GiveBack", "ObjectSink", "Sink", "ThreadedSink"]
 
-# Chunks from the network arrive in 64 KiB pieces and are written as they are (no copy);
-# smaller ones (a caller's iterable of tiny chunks) are gathered to spare system calls.
+# Chunks from the network (64 KiB to 1 MiB) are written as they are, with no copy; smaller
+# ones (a caller's iterable of tiny chunks) are gathered to spare system calls.
 _SMALL = 16 * 1024
 _GATHER = 1024 * 1024
 # Every this many bytes a helper thread makes what was written so far durable (fdatasync),
