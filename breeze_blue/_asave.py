@@ -156,6 +156,8 @@ async def _adownload_into(
     while True:
         give_back = _lend_buffers(response) if isinstance(sink, FileSink) else None
         try:
+            # With give_back, a chunk may be a memoryview of a lent buffer (astream_body's
+            # type says bytes): it is the writer's from here on, not to be kept or read.
             async for chunk in astream_body(response):
                 await writer.write(chunk, give_back)
                 written += len(chunk)
@@ -197,11 +199,8 @@ def _lend_buffers(response: httpx.Response) -> GiveBack | None:
     and a lent buffer is filled again once given back. An encoded body goes through
     httpx's decoder, which may keep what it was given, so it is never lent.
     """
-    from ._transport import LENDER  # noqa: PLC0415 (loaded already if the response came through it)
-
-    body = response.extensions.get(LENDER)
-    if body is None or not _raw_ok(response):
+    if not _raw_ok(response):
         return None
-    body.lend()
-    give_back: GiveBack = body.give_back
-    return give_back
+    from ._transport import lend_buffers  # noqa: PLC0415 (loaded with AsyncBreezeBlue)
+
+    return lend_buffers(response)

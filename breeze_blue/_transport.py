@@ -32,6 +32,7 @@ from typing import Any, overload
 import h11
 import httpx
 
+from ._sink import AHEAD
 from ._sync_transport import (
     POOL_FULL,
     RAW_BODY_MIN,
@@ -46,7 +47,7 @@ from ._sync_transport import (
     transport_is_mocked,
 )
 
-__all__ = ["LENDER", "AsyncioTransport"]
+__all__ = ["AsyncioTransport", "lend_buffers"]
 
 # Each connection's receive buffer: asyncio's own read size. When it is full the socket is
 # not read until the consumer (a disk, a slow callback) has taken all but a quarter of it.
@@ -56,11 +57,12 @@ _BUFFER_SIZE = 256 * 1024
 # 1 MiB buffer ~1.15 x; 2 and 4 MiB no better). Only such connections pay for it.
 _RAW_BUFFER_SIZE = 1024 * 1024
 _READ_SIZE = 64 * 1024
-# A lending body (see _Body.lend) keeps at most this many buffers given back for reuse.
-_SPARE_BUFFERS = 4
+# A lending body (see _Body.lend) keeps this many buffers given back for reuse: as many as
+# asave()'s writer may hold (its queue, the batch awaited, the one being written).
+_SPARE_BUFFERS = AHEAD + 2
 
-# Where AsyncioTransport puts its body among a response's extensions, for asave().
-LENDER = "breeze_blue.lender"
+# Where AsyncioTransport puts its body among a response's extensions, for lend_buffers().
+_LENDER = "breeze_blue.lender"
 
 
 class AsyncioTransport(httpx.AsyncBaseTransport):
@@ -105,7 +107,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             extensions={
                 "http_version": b"HTTP/" + head.http_version,
                 "reason_phrase": head.reason,
-                LENDER: body,
+                _LENDER: body,
             },
         )
 
@@ -189,6 +191,19 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         return _Connection(origin, transport, protocol)
 
 
+def lend_buffers(response: httpx.Response) -> Callable[[memoryview], None] | None:
+    """Have ``response``'s body hand over its receive buffers (see :meth:`_Body.lend`).
+
+    Returns the function to give each such chunk back with, or None when the response did
+    not come through :class:`AsyncioTransport` (its chunks are then ``bytes`` as ever).
+    """
+    body = response.extensions.get(_LENDER)
+    if not isinstance(body, _Body):
+        return None
+    body.lend()
+    return body.give_back
+
+
 class _Body(PooledBody["_Connection"], httpx.AsyncByteStream):
     """A response body read from its connection, which goes back to the pool at the end."""
 
@@ -219,10 +234,18 @@ class _Body(PooledBody["_Connection"], httpx.AsyncByteStream):
         self._spare = []
 
     def give_back(self, chunk: memoryview) -> None:
-        """Let the connection receive into ``chunk``'s buffer again (from any thread)."""
+        """Let the connection receive into ``chunk``'s buffer again (from any thread).
+
+        A buffer given back after the body ended is dropped: a finished response may be
+        kept for its headers, and must not keep megabytes of buffers with it.
+        """
         spare, buffer = self._spare, chunk.obj
         if spare is not None and isinstance(buffer, bytearray) and len(spare) < _SPARE_BUFFERS:
             spare.append(buffer)  # list.append is atomic: the loop pops from it meanwhile
+
+    def _release(self, *, reuse: bool) -> None:
+        self._spare = None
+        super()._release(reuse=reuse)
 
     async def __anext__(self) -> bytes | memoryview:
         connection = self._connection
