@@ -39,6 +39,7 @@ __all__ = [
     "POOL_FULL",
     "RAW_BODY_MIN",
     "H11Connection",
+    "LazyContext",
     "PooledBody",
     "Slots",
     "SyncTransport",
@@ -48,6 +49,7 @@ __all__ = [
     "keeps_alive",
     "origin_of",
     "protocol_switched",
+    "response_for",
     "socket_readable",
     "transport_is_mocked",
 ]
@@ -153,6 +155,38 @@ def socket_readable(sock: Any) -> bool:
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN)
     return bool(poller.poll(0))
+
+
+class LazyContext:
+    """The TLS context of a transport: the one it was given, or httpx's default made on
+    first use. Loading the CA bundle costs 10-60 ms here, and a client of a local server
+    (every test) never opens a TLS connection."""
+
+    def __init__(self, given: ssl.SSLContext | None) -> None:
+        self._context = given
+
+    def __call__(self) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = httpx.create_ssl_context()
+        return self._context
+
+
+def response_for(
+    head: h11.Response,
+    body: httpx.SyncByteStream | httpx.AsyncByteStream,
+    **extensions: object,
+) -> httpx.Response:
+    """httpx's response for ``head``, its body streamed from ``body``."""
+    return httpx.Response(
+        status_code=head.status_code,
+        headers=head.headers.raw_items(),
+        stream=body,
+        extensions={
+            "http_version": b"HTTP/" + head.http_version,
+            "reason_phrase": head.reason,
+            **extensions,
+        },
+    )
 
 
 class H11Connection:
@@ -314,7 +348,7 @@ class SyncTransport(httpx.BaseTransport):
     """
 
     def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._ssl_context = ssl_context
+        self._context = LazyContext(ssl_context)
         self._limits = limits
         self._slots = Slots[_Connection](limits)
         self._lock = threading.Condition()
@@ -338,12 +372,8 @@ class SyncTransport(httpx.BaseTransport):
         except BaseException:
             self._checkin(connection, reuse=False)
             raise
-        body = _Body(self._checkin, connection, head, request.method, timeouts.get("read"))
-        return httpx.Response(
-            status_code=head.status_code,
-            headers=head.headers.raw_items(),
-            stream=body,
-            extensions={"http_version": b"HTTP/" + head.http_version, "reason_phrase": head.reason},
+        return response_for(
+            head, _Body(self._checkin, connection, head, request.method, timeouts.get("read"))
         )
 
     def close(self) -> None:
@@ -354,13 +384,6 @@ class SyncTransport(httpx.BaseTransport):
             connection.close()
         if self._stock is not None:
             self._stock.close()
-
-    def _context(self) -> ssl.SSLContext:
-        # Made when first needed: loading the CA bundle costs ~10 ms, and most clients of
-        # a local server, and every test, never open a TLS connection.
-        if self._ssl_context is None:
-            self._ssl_context = httpx.create_ssl_context()
-        return self._ssl_context
 
     def _checkout(self, origin: Origin, timeout: float | None) -> _Connection | None:
         """A slot in the pool: an idle connection to ``origin``, or None to open one."""

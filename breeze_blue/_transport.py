@@ -27,7 +27,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, overload
+from typing import Any
 
 import h11
 import httpx
@@ -37,12 +37,14 @@ from ._sync_transport import (
     POOL_FULL,
     RAW_BODY_MIN,
     H11Connection,
+    LazyContext,
     Origin,
     PooledBody,
     Slots,
     incomplete_body,
     keeps_alive,
     origin_of,
+    response_for,
     socket_readable,
     transport_is_mocked,
 )
@@ -76,7 +78,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._ssl_context = ssl_context
+        self._context = LazyContext(ssl_context)
         self._slots = Slots[_Connection](limits)
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._limits = limits
@@ -100,16 +102,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             self._checkin(connection, reuse=False)
             raise
         body = _Body(self._checkin, connection, head, request.method, timeouts.get("read"))
-        return httpx.Response(
-            status_code=head.status_code,
-            headers=head.headers.raw_items(),
-            stream=body,
-            extensions={
-                "http_version": b"HTTP/" + head.http_version,
-                "reason_phrase": head.reason,
-                _LENDER: body,
-            },
-        )
+        return response_for(head, body, **{_LENDER: body})
 
     async def aclose(self) -> None:
         """Close the idle connections; those in use close when their responses do."""
@@ -117,13 +110,6 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             connection.close()
         if self._stock is not None:
             await self._stock.aclose()
-
-    def _context(self) -> ssl.SSLContext:
-        # As in SyncTransport: loading the CA bundle costs 10-60 ms here, and a client of a
-        # local server never opens a TLS connection.
-        if self._ssl_context is None:
-            self._ssl_context = httpx.create_ssl_context()
-        return self._ssl_context
 
     async def _checkout(self, origin: Origin, timeout: float | None) -> _Connection | None:
         """A slot in the pool: an idle connection to ``origin``, or None to open one."""
@@ -286,7 +272,11 @@ class _Body(PooledBody["_Connection"], httpx.AsyncByteStream):
             # h11 never saw this body: the connection goes on with a fresh state.
             self._release(reuse=connection.restart(keeps_alive(self._head)))
             raise StopAsyncIteration
-        chunk = await connection.read(self._timeout, left, self._spare)
+        spare = self._spare
+        if spare is None:
+            chunk: bytes | memoryview = await connection.read(self._timeout, left)
+        else:
+            chunk = await connection.read_lent(self._timeout, left, spare)
         if not chunk:
             length = self._length
             assert length is not None
@@ -366,23 +356,19 @@ class _Connection(H11Connection):
         """Let the connection receive up to ``size`` bytes ahead of its reader."""
         self._protocol.widen(size)
 
-    @overload
-    async def read(self, timeout: float | None, max_bytes: int = _READ_SIZE) -> bytes: ...
-    @overload
-    async def read(
-        self, timeout: float | None, max_bytes: int, spare: list[bytearray] | None
-    ) -> bytes | memoryview: ...
-    async def read(
-        self,
-        timeout: float | None,
-        max_bytes: int = _READ_SIZE,
-        spare: list[bytearray] | None = None,
-    ) -> bytes | memoryview:
-        """Up to ``max_bytes`` received, waiting for some if none are; b"" at the end.
+    async def read(self, timeout: float | None, max_bytes: int = _READ_SIZE) -> bytes:
+        """Up to ``max_bytes`` received, waiting for some if none are; b"" at the end."""
+        return self._protocol.take(max_bytes) if await self._received(timeout) else b""
 
-        With ``spare`` (a lending body's), a buffer at least half full is handed over
-        whole, and the socket goes on into a buffer from ``spare`` or a new one.
-        """
+    async def read_lent(
+        self, timeout: float | None, max_bytes: int, spare: list[bytearray]
+    ) -> bytes | memoryview:
+        """:meth:`read` for a lending body: a buffer at least half full is handed over
+        whole, and the socket goes on into a buffer from ``spare`` or a new one."""
+        return self._protocol.lend(max_bytes, spare) if await self._received(timeout) else b""
+
+    async def _received(self, timeout: float | None) -> bool:
+        """Wait until something was received; False once the server closed the connection."""
         protocol = self._protocol
         if protocol.start == protocol.end and not protocol.closed:
             waiter = protocol.waiter = asyncio.get_running_loop().create_future()
@@ -395,10 +381,8 @@ class _Connection(H11Connection):
         if protocol.start == protocol.end:
             if protocol.error is not None:
                 raise httpx.ReadError(str(protocol.error) or "connection lost")
-            return b""  # the server closed the connection
-        if spare is not None:
-            return protocol.lend(max_bytes, spare)
-        return protocol.take(max_bytes)
+            return False
+        return True
 
     async def _write(self, data: bytes | None, timeout: float | None) -> None:
         if not data:
