@@ -34,6 +34,7 @@ from ._save import save
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._aiohttp import DefaultAioHttpClient
     from ._asave import asave
     from ._async_client import AsyncBreezeBlue, AsyncHistory
 
@@ -43,6 +44,7 @@ _LAZY = {
     "AsyncBreezeBlue": "._async_client",
     "AsyncHistory": "._async_client",
     "asave": "._asave",
+    "DefaultAioHttpClient": "._aiohttp",
 }
 
 
@@ -68,6 +70,7 @@ __all__ = [
     "BadRequestError",
     "BreezeBlue",
     "BreezeBlueError",
+    "DefaultAioHttpClient",
     "GenerationFailedError",
     "GenerationNotReadyError",
     "History",

@@ -12,9 +12,7 @@ from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
 from typing import BinaryIO, cast, overload
 
-import httpx
-
-from ._audio import AsyncAudio, _raw_ok, astream_body
+from ._audio import AsyncAudio, astream_body
 from ._errors import APIConnectionError
 from ._resume import pick_up, resume_headers
 from ._save import (
@@ -154,12 +152,9 @@ async def _adownload_into(
     written = 0
     retry = 0
     while True:
-        give_back = _lend_buffers(response) if isinstance(sink, FileSink) else None
         try:
-            # With give_back, a chunk may be a memoryview of a lent buffer (astream_body's
-            # type says bytes): it is the writer's from here on, not to be kept or read.
             async for chunk in astream_body(response):
-                await writer.write(chunk, give_back)
+                await writer.write(chunk)
                 written += len(chunk)
                 if progress:
                     progress(written)
@@ -190,17 +185,3 @@ async def _adownload_into(
         written = 0
         if progress:
             progress(0)
-
-
-def _lend_buffers(response: httpx.Response) -> GiveBack | None:
-    """Have the SDK's own transport hand over its receive buffers for the body's chunks.
-
-    Only for a file of our own: a caller's file object might keep a chunk it was given,
-    and a lent buffer is filled again once given back. An encoded body goes through
-    httpx's decoder, which may keep what it was given, so it is never lent.
-    """
-    if not _raw_ok(response):
-        return None
-    from ._transport import lend_buffers  # noqa: PLC0415 (loaded with AsyncBreezeBlue)
-
-    return lend_buffers(response)

@@ -21,8 +21,6 @@ from ._policy import (
     download_flow,
     unusable_redirect,
 )
-from ._sync_transport import environment_has_proxy
-from ._transport import AsyncioTransport
 
 __all__ = ["AsyncBreezeBlue", "AsyncHistory", "run_async"]
 
@@ -125,11 +123,6 @@ class AsyncBreezeBlue(BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
 
     def _bind(self) -> None:
         self.history = AsyncHistory(self)
-
-    def _new_http(self, limits: httpx.Limits) -> httpx.AsyncClient:
-        if environment_has_proxy():
-            return httpx.AsyncClient(limits=limits)  # only httpx's transport knows proxies
-        return httpx.AsyncClient(limits=limits, transport=AsyncioTransport(limits))
 
     async def aclose(self) -> None:
         """Close the connection pool (only if the client created it)."""

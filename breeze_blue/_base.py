@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
 import httpx
 
-from ._options import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, make_settings
+from ._options import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, make_settings
 from ._policy import Settings
 
 __all__ = ["UNSET", "BaseClient"]
 
 UNSET: Any = object()
-DEFAULT_MAX_CONNECTIONS = 20
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 SleepT = TypeVar("SleepT")
@@ -62,7 +62,11 @@ class BaseClient(Generic[HttpT, SleepT]):
         self._sleep: SleepT = (
             sleep if sleep is not None else cast(SleepT, type(self)._default_sleep)
         )
-        self._owns_http = http_client is None
+        # A DefaultAioHttpClient is made for the SDK client it is given to: closed with it.
+        aiohttp = sys.modules.get("breeze_blue._aiohttp")
+        self._owns_http = http_client is None or (
+            aiohttp is not None and isinstance(http_client, aiohttp.DefaultAioHttpClient)
+        )
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )

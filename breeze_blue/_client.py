@@ -159,14 +159,6 @@ class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):
     def _bind(self) -> None:
         self.history = History(self)
 
-    def _new_http(self, limits: httpx.Limits) -> httpx.Client:
-        # Imported here: h11 is not part of `import httpx`, and a client is what needs it.
-        from ._sync_transport import SyncTransport, environment_has_proxy  # noqa: PLC0415
-
-        if environment_has_proxy():
-            return httpx.Client(limits=limits)  # only httpx's transport knows proxies
-        return httpx.Client(limits=limits, transport=SyncTransport(limits))
-
     def close(self) -> None:
         """Close the connection pool (only if the client created it)."""
         if self._owns_http:

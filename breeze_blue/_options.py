@@ -16,6 +16,7 @@ from ._version import __version__
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "USER_AGENT",
@@ -26,6 +27,7 @@ DEFAULT_BASE_URL = "https://api.breeze.blue"
 # A whole minute to start a large download, but a dead server is noticed in ten seconds.
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_CONNECTIONS = 20
 USER_AGENT = f"breeze-blue-python/{__version__}"
 
 

@@ -89,6 +89,11 @@ class ReferenceServer:
         self.api_keys = frozenset(api_keys)
         self.require_key = require_key
         self.requests: list[RecordedRequest] = []
+        self.connections_opened = 0
+        """How many connections clients have opened to this server."""
+        self.peak_connections = 0
+        """The most connections that were open at once: a client's pool limit, seen here."""
+        self._open_connections = 0
         self._faults: dict[str, deque[Fault | ErrorReply]] = {}
         self._lock = threading.Lock()
         self._httpd = _HTTPServer((host, port), _Handler, self)
@@ -181,6 +186,13 @@ class ReferenceServer:
         with self._lock:
             self.requests.append(request)
 
+    def _connected(self, change: int) -> None:
+        with self._lock:
+            self._open_connections += change
+            if change > 0:
+                self.connections_opened += 1
+                self.peak_connections = max(self.peak_connections, self._open_connections)
+
     def _lookup(self, history_item_id: str) -> Item | None:
         with self._lock:
             return self.items.get(history_item_id)
@@ -213,6 +225,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: tests and the demo print what matters themselves."""
+
+    def setup(self) -> None:
+        """Count the connection as open (for ``peak_connections``)."""
+        self.server.reference._connected(+1)
+        super().setup()
+
+    def finish(self) -> None:
+        """Count the connection as closed."""
+        try:
+            super().finish()
+        finally:
+            self.server.reference._connected(-1)
 
     def do_GET(self) -> None:
         reference = self.server.reference
