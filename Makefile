@@ -6,8 +6,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 GEN_PACKAGE := _breeze_blue_api
 # The generator runs ruff as a post-hook from PATH; it must be our pinned ruff.
+# templates/ overrides the generator's templates of the same name (endpoint_init.py.jinja:
+# public <operation>_path functions in api/<tag>/__init__.py for the handwritten facade).
 GENERATE = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate \
-	--path openapi.yaml --config generator-config.yaml --meta none --fail-on-warning
+	--path openapi.yaml --config generator-config.yaml --meta none --fail-on-warning \
+	--custom-template-path templates
 
 .PHONY: install generate check-generated spec cassettes lint format typecheck test demo bench clean node-install spec-lint ts-check docs browser
 
