@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from ._options import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT
+from ._core.options import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT
 
 __all__ = ["DefaultAioHttpClient"]
 

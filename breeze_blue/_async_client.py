@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 
 import httpx
+import sniffio
 
 from ._audio import AsyncAudio
 from ._base import BaseClient
-from ._download import MAX_ERROR_BODY
-from ._policy import (
+from ._core.envelope import MAX_ERROR_BODY
+from ._core.flow import (
     Flow,
     ReadBody,
     Send,
@@ -21,8 +22,27 @@ from ._policy import (
     download_flow,
     unusable_redirect,
 )
+from ._errors import BreezeBlueError
+from ._stream import Body
 
-__all__ = ["AsyncBreezeBlue", "AsyncHistory", "run_async"]
+__all__ = ["AsyncBreezeBlue", "AsyncHistory", "require_asyncio", "run_async"]
+
+
+def require_asyncio(what: str) -> None:
+    """Refuse, clearly and before any request, an event loop the SDK does not run on.
+
+    The async side waits and writes files with asyncio (uvloop included); under trio it
+    would fail half-way, at its first retry or write.
+    """
+    try:
+        library = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        library = "no event loop"
+    if library != "asyncio":
+        raise BreezeBlueError(
+            f"{what} runs on asyncio (uvloop included), not {library}; under trio, run the "
+            "synchronous BreezeBlue in a thread (trio.to_thread.run_sync)"
+        )
 
 
 async def run_async(
@@ -81,24 +101,34 @@ class AsyncHistory:
             >>> audio = await client.history.download_audio("hist_01haudio", wait=True)
             >>> await asave(audio, Path("history.mp3"))
         """
+        require_asyncio("AsyncBreezeBlue")
         client = self._client
         flow = download_flow(
-            client._http, client._settings, history_item_id, wait=wait, wait_timeout=wait_timeout
+            client._http.build_request,
+            client._settings,
+            history_item_id,
+            wait=wait,
+            wait_timeout=wait_timeout,
         )
         response = await run_async(flow, client._http, client._sleep)
 
         async def reopen(headers: Mapping[str, str], retry: int) -> httpx.Response:
             await client._sleep(backoff_delay(client._settings.policy, retry))
             again = download_flow(
-                client._http, client._settings, history_item_id, extra_headers=headers
+                client._http.build_request,
+                client._settings,
+                history_item_id,
+                extra_headers=headers,
             )
             return await run_async(again, client._http, client._sleep)
 
         return AsyncAudio(
-            response,
-            history_item_id=history_item_id,
-            reopen=reopen,
-            max_retries=client._settings.policy.max_retries,
+            Body(
+                response,
+                history_item_id=history_item_id,
+                reopen=reopen,
+                max_retries=client._settings.policy.max_retries,
+            )
         )
 
 

@@ -1,123 +1,31 @@
-"""``Audio``: a successful download whose body has not been read yet."""
+"""``Audio`` and ``AsyncAudio``: a successful download whose body has not been read yet."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
-from typing import Any
 
 import httpx
 
-from ._errors import BreezeBlueError, IncompleteDownloadError, connection_error
-from ._parsing import parse_content_disposition
+from ._core.parsing import content_length, parse_content_disposition
+from ._stream import Body, astream_body, stream_body
 
-__all__ = [
-    "AsyncAudio",
-    "AsyncReopen",
-    "Audio",
-    "Reopen",
-    "astream_body",
-    "content_length",
-    "expected_length",
-    "stream_body",
-]
-
-Reopen = Callable[[Mapping[str, str], int], httpx.Response]
-"""Ask again for the same audio, with extra headers (``Range``), as retry number N."""
-AsyncReopen = Callable[[Mapping[str, str], int], Awaitable[httpx.Response]]
+__all__ = ["AsyncAudio", "Audio", "body_of"]
 
 
-def content_length(headers: httpx.Headers) -> int | None:
-    """``content-length`` as an int, or ``None`` when absent or malformed."""
-    value = headers.get("content-length", "")
-    ok = value.isascii() and value.isdigit() and len(value) <= 20
-    return int(value) if ok else None
-
-
-def expected_length(response: httpx.Response) -> int | None:
-    """How many body bytes must arrive for the body to be complete, when that is known."""
-    # With a content-encoding, content-length counts encoded bytes, not what we are given.
-    if response.headers.get("content-encoding", "identity").lower() != "identity":
-        return None
-    return content_length(response.headers)
-
-
-def _raw_ok(response: httpx.Response) -> bool:
-    # Without a content-encoding the raw bytes are the audio: iter_raw skips httpx's decoder
-    # and re-chunking, a measurable share of a loopback download's CPU time. (A response
-    # already read in full, as mock transports give, only offers iter_bytes.)
-    identity = response.headers.get("content-encoding", "identity").lower() == "identity"
-    return identity and not response.is_stream_consumed
-
-
-def _broken(exc: Exception, received: int, expected: int | None) -> BreezeBlueError:
-    """The SDK's error for a body that could not be read to its end."""
-    if isinstance(exc, httpx.StreamClosed):
-        return BreezeBlueError("this Audio was closed before it was read")
-    if expected is not None and received < expected:
-        return IncompleteDownloadError(received, expected)
-    assert isinstance(exc, httpx.RequestError)
-    return connection_error(exc)
-
-
-def _check_complete(received: int, expected: int | None) -> None:
-    if expected is not None and received != expected:
-        raise IncompleteDownloadError(received, expected)
-
-
-def stream_body(response: httpx.Response, chunk_size: int | None = None) -> Iterator[bytes]:
-    """The body of ``response`` as it arrives, as typed errors if it breaks off; then closes it."""
-    expected = expected_length(response)
-    chunks = response.iter_raw(chunk_size) if _raw_ok(response) else response.iter_bytes(chunk_size)
-    received = 0
-    try:
-        for chunk in chunks:
-            received += len(chunk)
-            yield chunk
-    except (httpx.StreamClosed, httpx.RequestError) as exc:  # RequestError: also undecodable
-        raise _broken(exc, received, expected) from exc
-    finally:
-        response.close()
-    _check_complete(received, expected)
-
-
-async def astream_body(
-    response: httpx.Response, chunk_size: int | None = None
-) -> AsyncIterator[bytes]:
-    """:func:`stream_body` for an async response."""
-    expected = expected_length(response)
-    raw = _raw_ok(response)
-    chunks = response.aiter_raw(chunk_size) if raw else response.aiter_bytes(chunk_size)
-    received = 0
-    try:
-        async for chunk in chunks:
-            received += len(chunk)
-            yield chunk
-    except (httpx.StreamClosed, httpx.RequestError) as exc:
-        raise _broken(exc, received, expected) from exc
-    finally:
-        await response.aclose()
-    _check_complete(received, expected)
+def body_of(audio: Audio | AsyncAudio) -> Body:
+    """The body behind ``audio``, for ``save()``/``asave()`` to read and pick up again."""
+    return audio._body
 
 
 class _AudioBase:
     """Metadata of a downloaded history item's audio, shared by the sync and async kinds."""
 
-    def __init__(
-        self,
-        response: httpx.Response,
-        *,
-        history_item_id: str,
-        reopen: Any = None,
-        max_retries: int = 0,
-    ) -> None:
-        self._response = response
+    def __init__(self, body: Body) -> None:
+        self._body = body
         # Metadata stays that of the first answer, even after save() resumed with a 206.
-        self._headers = response.headers
-        self._history_item_id = history_item_id
-        self._reopen = reopen
-        self._max_retries = max_retries
-        self._started = False
+        self._headers = body.headers
+        self._history_item_id = body.history_item_id
 
     @property
     def history_item_id(self) -> str:
@@ -156,19 +64,7 @@ class _AudioBase:
     @property
     def closed(self) -> bool:
         """Whether the connection has been released."""
-        return self._response.is_closed
-
-    def _take_response(self) -> httpx.Response:
-        """For save(): the response to read, once."""
-        self._claim()
-        return self._response
-
-    def _claim(self) -> None:
-        if self._started:
-            raise BreezeBlueError(
-                "this audio has already been read; download it again to read it twice"
-            )
-        self._started = True
+        return self._body.response.is_closed
 
     def __repr__(self) -> str:
         return (
@@ -192,8 +88,6 @@ class Audio(_AudioBase):
         ...         sink.write(chunk)
     """
 
-    _reopen: Reopen | None
-
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """Yield the body as it arrives (or in ``chunk_size`` pieces).
 
@@ -202,8 +96,7 @@ class Audio(_AudioBase):
         when bytes are missing) rather than ending quietly: truncated audio is never mistaken
         for complete audio. :func:`~breeze_blue.save` goes further and resumes by itself.
         """
-        self._claim()
-        return stream_body(self._response, chunk_size)
+        return stream_body(self._body.claim(), chunk_size)
 
     def read(self) -> bytes:
         """The whole body at once. Prefer :func:`breeze_blue.save` for large audio."""
@@ -211,13 +104,7 @@ class Audio(_AudioBase):
 
     def close(self) -> None:
         """Release the connection without reading the rest of the body."""
-        self._response.close()
-
-    def _swap(self, response: httpx.Response) -> httpx.Response:
-        """For save(): carry on with a fresh response (a resume), closing the old one."""
-        self._response.close()
-        self._response = response
-        return response
+        self._body.response.close()
 
     def __enter__(self) -> Audio:
         return self
@@ -243,12 +130,9 @@ class AsyncAudio(_AudioBase):
         ...         sink.write(chunk)
     """
 
-    _reopen: AsyncReopen | None
-
     def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """Yield the body as it arrives; a broken body raises, as :meth:`Audio.iter_bytes`."""
-        self._claim()
-        return astream_body(self._response, chunk_size)
+        return astream_body(self._body.claim(), chunk_size)
 
     async def read(self) -> bytes:
         """The whole body at once. Prefer :func:`breeze_blue.asave` for large audio."""
@@ -256,13 +140,7 @@ class AsyncAudio(_AudioBase):
 
     async def aclose(self) -> None:
         """Release the connection without reading the rest of the body."""
-        await self._response.aclose()
-
-    async def _swap(self, response: httpx.Response) -> httpx.Response:
-        """For asave(): carry on with a fresh response (a resume), closing the old one."""
-        await self._response.aclose()
-        self._response = response
-        return response
+        await self._body.response.aclose()
 
     async def __aenter__(self) -> AsyncAudio:
         return self

@@ -8,8 +8,8 @@ from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
 import httpx
 
-from ._options import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, make_settings
-from ._policy import Settings
+from ._core.flow import Settings
+from ._core.options import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RETRIES, make_settings
 
 __all__ = ["UNSET", "BaseClient"]
 
@@ -30,7 +30,7 @@ class BaseClient(Generic[HttpT, SleepT]):
         api_key: str | None = None,
         *,
         base_url: str | httpx.URL | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         http_client: HttpT | None = None,
@@ -47,18 +47,21 @@ class BaseClient(Generic[HttpT, SleepT]):
             raise ValueError(f"max_connections must be a whole number, not {max_connections!r}")
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, not {max_connections}")
-        # Everything but the key, which lives only in the settings (kept out of reprs).
-        self._options: dict[str, Any] = {
-            "base_url": base_url,
-            # A caller's own client keeps its own timeouts.
-            "timeout": timeout if http_client is None else None,
-            "max_retries": max_retries,
-            "allow_insecure_http": allow_insecure_http,
-            "clock": clock,
-            "user_agent": http_client is None
+        self._settings: Settings = make_settings(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            # The SDK's default timeout on its own pool; a caller's client keeps its own.
+            default_timeout=http_client is None,
+            max_retries=max_retries,
+            allow_insecure_http=allow_insecure_http,
+            clock=clock,
+            user_agent=http_client is None
             or http_client.headers.get("user-agent", "").startswith("python-httpx/"),
-        }
-        self._settings: Settings = make_settings(api_key=api_key, **self._options)
+        )
+        self._allow_insecure_http = allow_insecure_http
+        self._clock = clock
+        self._max_connections = max_connections
         self._sleep: SleepT = (
             sleep if sleep is not None else cast(SleepT, type(self)._default_sleep)
         )
@@ -70,12 +73,10 @@ class BaseClient(Generic[HttpT, SleepT]):
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
-        self._http: HttpT = http_client if http_client is not None else self._new_http(limits)
+        self._http: HttpT = (
+            http_client if http_client is not None else cast(HttpT, self._http_class(limits=limits))
+        )
         self._bind()
-
-    def _new_http(self, limits: httpx.Limits) -> HttpT:
-        """The HTTP client the SDK creates when the caller brings none."""
-        return self._http_class(limits=limits)  # type: ignore[return-value]
 
     def _bind(self) -> None:
         """Attach the resources (``history``) to this client."""
@@ -107,21 +108,25 @@ class BaseClient(Generic[HttpT, SleepT]):
         Example:
             >>> patient = client.with_options(max_retries=5, timeout=300)
         """
-        changes = {
-            "base_url": base_url,
-            "timeout": timeout,
-            "max_retries": max_retries,
-            "allow_insecure_http": allow_insecure_http,
-        }
-        copy = object.__new__(type(self))
-        copy._options = self._options | {k: v for k, v in changes.items() if v is not UNSET}
-        # The key as resolved (from the environment, maybe), unless a new one is given.
-        key = self._settings.api_key if api_key is UNSET else api_key
-        copy._settings = make_settings(api_key=key, **copy._options)
-        copy._sleep = self._sleep
-        copy._owns_http = False
-        copy._http = self._http
-        copy._bind()
+        settings = self._settings
+
+        def pick(given: Any, current: Any) -> Any:
+            return current if given is UNSET else given
+
+        # Built through __init__, so a copy is checked exactly as a new client is; the key
+        # as resolved (from the environment, maybe) unless a new one is given.
+        copy = type(self)(
+            pick(api_key, settings.api_key),
+            base_url=pick(base_url, settings.base_url),
+            timeout=pick(timeout, settings.timeout),
+            max_retries=pick(max_retries, settings.policy.max_retries),
+            max_connections=self._max_connections,
+            http_client=self._http,
+            allow_insecure_http=pick(allow_insecure_http, self._allow_insecure_http),
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+        copy._owns_http = False  # the pool stays this client's to close
         return copy
 
     def __repr__(self) -> str:

@@ -10,8 +10,8 @@ import httpx
 
 from ._audio import Audio
 from ._base import BaseClient
-from ._download import MAX_ERROR_BODY
-from ._policy import (
+from ._core.envelope import MAX_ERROR_BODY
+from ._core.flow import (
     Flow,
     ReadBody,
     Send,
@@ -21,6 +21,7 @@ from ._policy import (
     download_flow,
     unusable_redirect,
 )
+from ._stream import Body
 
 __all__ = ["BreezeBlue", "History", "run_sync"]
 
@@ -103,22 +104,31 @@ class History:
         """
         client = self._client
         flow = download_flow(
-            client._http, client._settings, history_item_id, wait=wait, wait_timeout=wait_timeout
+            client._http.build_request,
+            client._settings,
+            history_item_id,
+            wait=wait,
+            wait_timeout=wait_timeout,
         )
         response = run_sync(flow, client._http, client._sleep)
 
         def reopen(headers: Mapping[str, str], retry: int) -> httpx.Response:
             client._sleep(backoff_delay(client._settings.policy, retry))
             again = download_flow(
-                client._http, client._settings, history_item_id, extra_headers=headers
+                client._http.build_request,
+                client._settings,
+                history_item_id,
+                extra_headers=headers,
             )
             return run_sync(again, client._http, client._sleep)
 
         return Audio(
-            response,
-            history_item_id=history_item_id,
-            reopen=reopen,
-            max_retries=client._settings.policy.max_retries,
+            Body(
+                response,
+                history_item_id=history_item_id,
+                reopen=reopen,
+                max_retries=client._settings.policy.max_retries,
+            )
         )
 
 
@@ -129,13 +139,14 @@ class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):
         api_key: Your Breeze Developer API key; ``None`` reads ``BREEZE_API_KEY``.
         base_url: The API's address; ``None`` reads ``BREEZE_BASE_URL``, else
             ``https://api.breeze.blue``.
-        timeout: Seconds to wait for the server (a number, or an ``httpx.Timeout``).
-            Ignored when you pass ``http_client``, whose own settings are kept.
+        timeout: Seconds to wait for the server (a number, or an ``httpx.Timeout``);
+            ``None`` means 60 s (10 s to connect), or, with ``http_client``, its own.
         max_retries: How often a failed request (connection error, timeout, 408, 429,
             5xx) or a broken download in :func:`save` is tried again. ``0`` turns it off.
-        max_connections: The size of the connection pool (default 20).
-        http_client: Your own ``httpx.Client`` (proxies, custom transports). The SDK never
-            changes its settings and never closes it.
+        max_connections: The size of the connection pool (default 20); the pool never
+            opens more, however many threads share the client.
+        http_client: Your own ``httpx.Client`` (proxies, custom transports, mocks). The
+            SDK uses it as it is: never changes its settings and never closes it.
         allow_insecure_http: Allow sending the key over plain ``http://`` to a host that is
             not this machine. Off by default: the key would cross the network readable.
         sleep, clock: How the client waits and tells the time (``time.sleep``,

@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 
-from ._parsing import parse_retry_after
+from ._core.parsing import parse_retry_after
 
 __all__ = [
+    "ERRORS_BY_CODE",
+    "ERRORS_BY_STATUS",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -199,7 +201,7 @@ class APITimeoutError(APIConnectionError):
         super().__init__(message, request=request)
 
 
-_BY_CODE: Mapping[str, type[APIError]] = {
+ERRORS_BY_CODE: Mapping[str, type[APIError]] = {
     "INVALID_REQUEST": BadRequestError,
     "UNAUTHENTICATED": AuthenticationError,
     "PERMISSION_DENIED": PermissionDeniedError,
@@ -211,7 +213,7 @@ _BY_CODE: Mapping[str, type[APIError]] = {
     "SERVICE_UNAVAILABLE": InternalServerError,
 }
 
-_BY_STATUS: Mapping[int, type[APIError]] = {
+ERRORS_BY_STATUS: Mapping[int, type[APIError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     403: PermissionDeniedError,
@@ -239,10 +241,10 @@ def connection_error(
 
 def error_class_for(status_code: int, code: str | None) -> type[APIError]:
     """The exception class for an error response: by ``code`` first, then by status."""
-    if code is not None and code in _BY_CODE:
-        return _BY_CODE[code]
-    if status_code in _BY_STATUS:
-        return _BY_STATUS[status_code]
+    if code is not None and code in ERRORS_BY_CODE:
+        return ERRORS_BY_CODE[code]
+    if status_code in ERRORS_BY_STATUS:
+        return ERRORS_BY_STATUS[status_code]
     if status_code >= 500:
         return InternalServerError
     return APIError

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from breeze_blue import AsyncBreezeBlue, BreezeBlue, asave, save
-from breeze_blue._sink import FileSink
+from breeze_blue._files.sinks import FileSink
 
 KEY = "bb_scripted_7f3a9c"
 
@@ -152,10 +152,10 @@ def fetch(
 
 class FullDisk:
     """A disk that fills up on the third write, each write slow enough that batches queue
-    behind it; records how many writes had begun each time ``module`` closed a descriptor.
+    behind it; records how many writes had begun each time the atomic file closed its descriptor.
     """
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.writes = 0
         self.closed: list[int] = []
         real_write, real_close = FileSink.write, os.close
@@ -172,7 +172,7 @@ class FullDisk:
             real_close(fd)
 
         monkeypatch.setattr(FileSink, "write", write)
-        monkeypatch.setattr(f"{module}.os.close", close)
+        monkeypatch.setattr("breeze_blue._files.atomic.os.close", close)
 
 
 def writer_threads() -> list[str]:

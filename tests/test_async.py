@@ -7,7 +7,6 @@ import hashlib
 import inspect
 import tracemalloc
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -74,7 +73,9 @@ def test_read_iterate_and_close(server: ReferenceServer) -> None:
     asyncio.run(run())
 
 
-def test_64_downloads_at_once_through_a_bounded_pool(server: ReferenceServer, tmp_path: Path) -> None:
+def test_64_downloads_at_once_through_a_bounded_pool(
+    server: ReferenceServer, tmp_path: Path
+) -> None:
     ids = [f"hist_many_{i:02d}" for i in range(64)]
     for item_id in ids:
         server.add(item_id, Ready(media_type="audio/mpeg", size=1024 * 1024))
@@ -118,7 +119,7 @@ def test_asave_of_an_async_iterable_and_bytes(tmp_path: Path) -> None:
 def test_a_failed_write_stops_the_writer_before_the_file_is_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    disk = FullDisk(monkeypatch, "breeze_blue._asave")
+    disk = FullDisk(monkeypatch)
 
     async def chunks() -> object:
         for _ in range(20):

@@ -1,4 +1,4 @@
-"""Unit tests for the exception hierarchy and ``_download.parse_error``.
+"""Unit tests for the exception hierarchy and ``parse_error``.
 
 The responses are built by hand, so every status, header and body (good, broken or hostile)
 can be tried without a server.
@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 import breeze_blue
-from breeze_blue import _download
-from breeze_blue._download import MAX_ERROR_BODY, known_error_codes, parse_error
+from breeze_blue._api import known_error_codes
+from breeze_blue._core.envelope import MAX_ERROR_BODY, parse_error
 from breeze_blue._errors import (
-    _BY_CODE,
+    ERRORS_BY_CODE,
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -163,16 +163,16 @@ def test_catalogue_covers_every_known_code() -> None:
 
 def test_known_error_codes_match_the_facade_table() -> None:
     # The spec's enum (through the generated client) and the facade's table must agree.
-    assert set(_download.known_error_codes()) == set(_BY_CODE)
-    assert isinstance(_download.known_error_codes(), frozenset)
-    assert all(type(code) is str for code in _download.known_error_codes())
+    assert set(known_error_codes()) == set(ERRORS_BY_CODE)
+    assert isinstance(known_error_codes(), frozenset)
+    assert all(type(code) is str for code in known_error_codes())
 
 
 @pytest.mark.parametrize(("status", "code", "cls"), CATALOGUE)
 def test_facade_table_agrees_with_the_catalogue(
     status: int, code: str, cls: type[APIError]
 ) -> None:
-    assert _BY_CODE[code] is cls
+    assert ERRORS_BY_CODE[code] is cls
     assert error_class_for(status, code) is cls
     assert error_class_for(status, None) is cls
 
@@ -487,7 +487,7 @@ def test_parse_error_returns_a_raisable_error() -> None:
 
 @pytest.mark.parametrize(("code", "message"), [("", ""), ("BRAND_NEW", ""), ("BRAND_NEW", "   ")])
 def test_blank_envelope_message_still_gives_a_readable_message(code: str, message: str) -> None:
-    # BUG: _download.py:100 falls back to describing the body only when message is None;
+    # BUG: envelope.py falls back to describing the body only when message is None;
     # an envelope with "message": "" gives err.message == "" and str(err) == " (status 400)".
     err = parse(400, envelope(code, message))
     assert type(err) is BadRequestError
@@ -523,7 +523,7 @@ def test_lone_surrogate_in_message_is_still_printable() -> None:
 )
 def test_message_has_no_control_characters(body: bytes) -> None:
     # BUG (low): server-sent control characters (terminal escapes, NUL) reach the message
-    # as is; _download.py:_describe_body collapses whitespace but keeps other controls.
+    # as is; envelope.py:_describe_body collapses whitespace but keeps other controls.
     err = parse(500, body)
     assert not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in str(err)), repr(str(err))
 

@@ -174,7 +174,7 @@ def test_saving_a_large_download_does_not_buffer_it(
     finally:
         tracemalloc.stop()
     assert (tmp_path / "big.mp3").stat().st_size == 32 * 1024 * 1024
-    # The writer thread's queue (_sink.AHEAD batches of up to 1 MiB, one more being written),
+    # The writer thread's queue (AHEAD batches of up to 1 MiB, one more being written),
     # the chunk being received, and the reference server (same process) holding a chunk or
     # two: bounded, and a quarter of the body.
     assert peak < 8 * 1024 * 1024, peak

@@ -1,4 +1,4 @@
-"""Unit tests for ``breeze_blue._parsing``: Retry-After, content-disposition, file names.
+"""Unit tests for ``breeze_blue._core.parsing``: Retry-After, content-disposition, file names.
 
 Every parser here reads text a server (or a proxy) chose, so besides the happy paths each
 one is fed garbage and must answer ``None`` rather than raise.
@@ -15,7 +15,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 import pytest
 
-from breeze_blue._parsing import (
+from breeze_blue._core.parsing import (
     extension_for,
     parse_content_disposition,
     parse_retry_after,

@@ -21,11 +21,11 @@ import httpx
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from breeze_blue._download import parse_error
-from breeze_blue._errors import _BY_CODE, APIError, error_class_for
-from breeze_blue._parsing import parse_content_disposition, parse_retry_after, safe_filename
-from breeze_blue._policy import RetryPolicy, backoff_delay, server_delay
-from breeze_blue._resume import continues, resume_headers
+from breeze_blue._core.envelope import parse_error
+from breeze_blue._core.flow import RetryPolicy, backoff_delay, server_delay
+from breeze_blue._core.parsing import parse_content_disposition, parse_retry_after, safe_filename
+from breeze_blue._core.resume import continues, resume_headers
+from breeze_blue._errors import ERRORS_BY_CODE, APIError, error_class_for
 
 
 def props(max_examples: int) -> settings:
@@ -469,7 +469,7 @@ json_junk = st.recursive(
     ),
     max_leaves=12,
 )
-codes = st.one_of(st.sampled_from(sorted(_BY_CODE)), st.text(max_size=30), json_junk)
+codes = st.one_of(st.sampled_from(sorted(ERRORS_BY_CODE)), st.text(max_size=30), json_junk)
 envelopes = st.one_of(
     st.fixed_dictionaries(
         {"error": st.fixed_dictionaries({"code": codes, "message": json_junk | st.text()})},
@@ -537,7 +537,7 @@ def test_parse_error_always_gives_a_presentable_api_error(
 @props(150)
 @given(
     status=st.integers(300, 599),
-    code=st.sampled_from(sorted(_BY_CODE)) | st.text(max_size=20),
+    code=st.sampled_from(sorted(ERRORS_BY_CODE)) | st.text(max_size=20),
     message=st.text(max_size=100),
     request_id=st.none() | ascii_text(ALNUM, 1, 40).map("req_{}".format),
 )
@@ -550,8 +550,8 @@ def test_parse_error_envelope_code_picks_the_class(
     body = json.dumps({"error": detail}).encode()
     err = parse_error(error_response(status, body, b"application/json"), body)
     assert_presentable(err, status)
-    if code in _BY_CODE:
-        assert type(err) is _BY_CODE[code]
+    if code in ERRORS_BY_CODE:
+        assert type(err) is ERRORS_BY_CODE[code]
         assert err.code == code
     else:
         assert type(err) is error_class_for(status, None)

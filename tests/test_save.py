@@ -139,7 +139,7 @@ def test_failing_stream_leaves_destination_untouched(
 def test_a_failed_write_stops_the_writer_thread_before_the_file_is_closed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    disk = FullDisk(monkeypatch, "breeze_blue._save")
+    disk = FullDisk(monkeypatch)
     with pytest.raises(OSError, match="disk full"):
         save((b"x" * (600 * 1024) for _ in range(20)), tmp_path / "a.bin")
     assert writer_threads() == []

@@ -33,7 +33,7 @@ from openapi_schema_validator import OAS31Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from breeze_blue._errors import _BY_CODE
+from breeze_blue._errors import ERRORS_BY_CODE
 from breeze_blue._version import __version__
 from breeze_blue.testing import TEST_API_KEY, ReferenceServer, api_key_id
 
@@ -311,9 +311,9 @@ def test_the_spec_enum_and_the_facade_table_name_the_same_codes() -> None:
     # test_errors.py compares the facade with the *generated* enum; this reads the spec.)
     codes = spec_known_error_codes()
     assert len(codes) == len(set(codes)), "KnownErrorCode lists a code twice"
-    assert set(codes) == set(_BY_CODE), (
-        f"only in openapi.yaml: {sorted(set(codes) - set(_BY_CODE))}; "
-        f"only in breeze_blue._errors._BY_CODE: {sorted(set(_BY_CODE) - set(codes))}"
+    assert set(codes) == set(ERRORS_BY_CODE), (
+        f"only in openapi.yaml: {sorted(set(codes) - set(ERRORS_BY_CODE))}; "
+        f"only in ERRORS_BY_CODE: {sorted(set(ERRORS_BY_CODE) - set(codes))}"
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from .._parsing import extension_for
+from .._core.parsing import extension_for
 
 __all__ = [
     "AUDIO_MEDIA_TYPES",

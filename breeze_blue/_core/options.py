@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import httpx
 
-from ._errors import BreezeBlueError
-from ._logging import configure_from_env
-from ._policy import RetryPolicy, Settings, is_loopback
-from ._version import __version__
+from .._errors import BreezeBlueError
+from .._logging import configure_from_env
+from .._version import __version__
+from .flow import RetryPolicy, Settings, is_loopback
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -97,6 +97,7 @@ def make_settings(
     api_key: str | None,
     base_url: str | httpx.URL | None,
     timeout: float | httpx.Timeout | None,
+    default_timeout: bool,
     max_retries: int,
     allow_insecure_http: bool,
     clock: Callable[[], float] | None,
@@ -104,9 +105,14 @@ def make_settings(
 ) -> Settings:
     """Check every option (no network) and freeze them into the download's settings.
 
-    ``timeout=None`` leaves timeouts to the caller's own ``httpx`` client.
+    ``timeout=None`` means the SDK's default timeout when ``default_timeout``, else the
+    caller's own ``httpx`` client's.
     """
     configure_from_env()
+    if timeout is None:
+        resolved_timeout = DEFAULT_TIMEOUT if default_timeout else None
+    else:
+        resolved_timeout = _resolve_timeout(timeout)
     headers = {"accept": "audio/*, application/json"}
     if user_agent:
         headers["user-agent"] = USER_AGENT
@@ -114,7 +120,7 @@ def make_settings(
         base_url=_resolve_base_url(base_url, allow_insecure_http=allow_insecure_http),
         api_key=_resolve_api_key(api_key),
         headers=headers,
-        timeout=None if timeout is None else _resolve_timeout(timeout),
+        timeout=resolved_timeout,
         policy=RetryPolicy(max_retries=_resolve_max_retries(max_retries)),
         clock=clock or time.time,
     )

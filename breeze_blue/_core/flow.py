@@ -3,7 +3,8 @@
 :func:`download_flow` is a generator that *asks* for I/O — send this request, sleep this
 long, read this error body — and decides what happens next from the answers: retries with
 backoff that honours ``retry-after-ms``/``Retry-After``, polling a running generation,
-following redirects without leaking the API key. ``BreezeBlue`` and ``AsyncBreezeBlue`` each
+following redirects without leaking the API key, never taking part of the audio for all of
+it. ``BreezeBlue`` and ``AsyncBreezeBlue`` each
 run it with a small driver (``run_sync``/``run_async``), so the policy cannot drift between
 them.
 """
@@ -18,16 +19,17 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ._download import API_KEY_HEADER, build_request, parse_error, redact
-from ._errors import (
+from .._errors import (
     APIConnectionError,
     APIError,
     BreezeBlueError,
     GenerationNotReadyError,
     connection_error,
 )
-from ._logging import log_request, log_response, logger
-from ._parsing import parse_retry_after
+from .._logging import log_request, log_response, logger
+from .envelope import parse_error
+from .parsing import parse_content_range, parse_retry_after
+from .request import API_KEY_HEADER, RequestBuilder, build_request, redact
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -171,7 +173,7 @@ def same_origin(a: httpx.URL, b: httpx.URL) -> bool:
 
 
 def download_flow(
-    http: httpx.Client | httpx.AsyncClient,
+    build: RequestBuilder,
     settings: Settings,
     history_item_id: str,
     *,
@@ -181,7 +183,15 @@ def download_flow(
 ) -> Flow:
     """The whole download request: returns the successful (2xx) response, body unread.
 
-    Raises the typed error once retries, polls or redirects are exhausted or pointless.
+    ``build`` is the HTTP client's ``build_request``; requests are only built here, never
+    sent. Raises the typed error once retries, polls or redirects are exhausted or
+    pointless.
+
+    Example (driving it by hand, as the clients' drivers do)::
+
+        flow = download_flow(httpx.Client().build_request, settings, "hist_01haudio")
+        action = next(flow)  # Send(request)
+        action = flow.send(response)  # ... until StopIteration carries the response
     """
     if isinstance(wait_timeout, bool) or not isinstance(wait_timeout, int | float):
         raise TypeError(f"wait_timeout must be a number of seconds, not {wait_timeout!r}")
@@ -189,7 +199,7 @@ def download_flow(
         raise ValueError(f"wait_timeout must be a number of seconds >= 0, not {wait_timeout!r}")
     started = settings.clock()
     retries = polls = redirects = 0
-    request = _first_request(http, settings, history_item_id, extra_headers)
+    request = _first_request(build, settings, history_item_id, extra_headers)
     while True:
         log_request(request, attempt=retries, redirects=redirects)
         outcome = yield Send(request)
@@ -198,33 +208,55 @@ def download_flow(
             error.__cause__ = outcome
             delay = _retry_delay(settings, retries, error, None)
             retries += 1
-            yield Sleep(delay)
-            request = _first_request(http, settings, history_item_id, extra_headers)
-            redirects = 0
-            continue
-        assert isinstance(outcome, httpx.Response)
-        response = outcome
-        log_response(response)
-        if response.is_success:
-            return response
-        if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
-            yield ReadBody(response)
-            redirects += 1
-            request = _redirect(http, settings, request, response, redirects)
-            continue
-        body = yield ReadBody(response)
-        assert isinstance(body, bytes)
-        error = parse_error(response, body)
-        if wait and isinstance(error, GenerationNotReadyError):
-            retries = 0  # a clean answer ends a run of transient failures
-            polls += 1
-            delay = _poll_delay(settings, error, started, wait_timeout, polls, history_item_id)
         else:
-            delay = _retry_delay(settings, retries, error, response)
-            retries += 1
+            assert isinstance(outcome, httpx.Response)
+            response = outcome
+            log_response(response)
+            partial = _partial_answer_to_whole_request(request, response)
+            if response.is_success and not partial:
+                return response
+            if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+                yield ReadBody(response)
+                redirects += 1
+                request = _redirect(build, settings, request, response, redirects)
+                continue
+            body = yield ReadBody(response)
+            assert isinstance(body, bytes)
+            if partial:
+                # A proxy or cache answered a request for the whole audio with a part of
+                # it: never taken as the audio, asked again while retries remain.
+                error = _partial_content_error(request, response)
+                delay = _retry_delay(settings, retries, error, None)
+                retries += 1
+            elif isinstance(error := parse_error(response, body), GenerationNotReadyError) and wait:
+                retries = 0  # a clean answer ends a run of transient failures
+                polls += 1
+                delay = _poll_delay(settings, error, started, wait_timeout, polls, history_item_id)
+            else:
+                delay = _retry_delay(settings, retries, error, response)
+                retries += 1
         yield Sleep(delay)
-        request = _first_request(http, settings, history_item_id, extra_headers)
+        request = _first_request(build, settings, history_item_id, extra_headers)
         redirects = 0
+
+
+def _partial_answer_to_whole_request(request: httpx.Request, response: httpx.Response) -> bool:
+    """A ``206`` to a request without ``Range``, unless its one part is the whole audio."""
+    if response.status_code != 206 or "range" in request.headers:
+        return False
+    part = parse_content_range(response.headers.get("content-range"))
+    return not (part is not None and part.start == 0 and part.total == part.end + 1)
+
+
+def _partial_content_error(request: httpx.Request, response: httpx.Response) -> APIError:
+    what = response.headers.get("content-range") or "no content-range"
+    return APIError(
+        f"the server answered a request for the whole audio with part of it "
+        f"(206 Partial Content, {what!r}); a part is never saved as the audio",
+        status_code=response.status_code,
+        headers=response.headers,
+        request=redact(request),
+    )
 
 
 def _retry_delay(
@@ -302,14 +334,14 @@ def _describe(error: APIError | APIConnectionError) -> str:
 
 
 def _first_request(
-    http: httpx.Client | httpx.AsyncClient,
+    build: RequestBuilder,
     settings: Settings,
     history_item_id: str,
     extra_headers: Mapping[str, str] | None,
 ) -> httpx.Request:
     headers = {**settings.headers, API_KEY_HEADER: settings.api_key, **(extra_headers or {})}
     return build_request(
-        http,
+        build,
         base_url=settings.base_url,
         history_item_id=history_item_id,
         headers=headers,
@@ -318,7 +350,7 @@ def _first_request(
 
 
 def _redirect(
-    http: httpx.Client | httpx.AsyncClient,
+    build: RequestBuilder,
     settings: Settings,
     request: httpx.Request,
     response: httpx.Response,
@@ -357,4 +389,4 @@ def _redirect(
     elif API_KEY_HEADER in headers:
         del headers[API_KEY_HEADER]
     timeout = httpx.USE_CLIENT_DEFAULT if settings.timeout is None else settings.timeout
-    return http.build_request("GET", target, headers=headers, timeout=timeout)
+    return build("GET", target, headers=headers, timeout=timeout)

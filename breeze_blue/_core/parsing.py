@@ -1,4 +1,4 @@
-"""Parsers for the headers the SDK reads: ``Retry-After`` and ``content-disposition``.
+"""Parsers for the headers the SDK reads: ``Retry-After``, ``content-disposition``, lengths.
 
 They take whatever a server (or a proxy in front of it) sent and never raise: garbage in
 gives ``None`` out, so a bad header can never turn a good response into a crash.
@@ -13,14 +13,64 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 from urllib.parse import unquote
 
+import httpx
+
 __all__ = [
+    "ContentRange",
+    "content_length",
+    "expected_length",
     "extension_for",
     "parse_content_disposition",
+    "parse_content_range",
     "parse_retry_after",
     "safe_filename",
 ]
+
+# At most 20 digits: int() refuses very long digit strings, and no file is that large.
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d{1,20})-(\d{1,20})/(\d{1,20}|\*)", re.ASCII)
+
+
+class ContentRange(NamedTuple):
+    """The part a ``206`` carries: bytes ``start`` to ``end`` inclusive, of ``total``."""
+
+    start: int
+    end: int
+    total: int | None
+
+
+def parse_content_range(value: str | None) -> ContentRange | None:
+    """A ``content-range`` value (``bytes 0-99/1000``), or ``None`` if absent or malformed.
+
+    Example:
+        >>> parse_content_range("bytes 1000-8191/8192")
+        ContentRange(start=1000, end=8191, total=8192)
+    """
+    match = _CONTENT_RANGE.fullmatch((value or "").strip())
+    if not match:
+        return None
+    start, end = int(match[1]), int(match[2])
+    if end < start:
+        return None
+    return ContentRange(start, end, None if match[3] == "*" else int(match[3]))
+
+
+def content_length(headers: httpx.Headers) -> int | None:
+    """``content-length`` as an int, or ``None`` when absent or malformed."""
+    value = headers.get("content-length", "")
+    ok = value.isascii() and value.isdigit() and len(value) <= 20
+    return int(value) if ok else None
+
+
+def expected_length(response: httpx.Response) -> int | None:
+    """How many body bytes must arrive for the body to be complete, when that is known."""
+    # With a content-encoding, content-length counts encoded bytes, not what we are given.
+    if response.headers.get("content-encoding", "identity").lower() != "identity":
+        return None
+    return content_length(response.headers)
+
 
 _FOUR_DIGIT_YEAR = re.compile(r"(?<![0-9:])([0-9]{4})(?![0-9:])")
 _DELTA_SECONDS = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,9})?")

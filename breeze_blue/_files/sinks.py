@@ -5,32 +5,25 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
-__all__ = ["BATCH", "BatchWriter", "FileSink", "GiveBack", "ObjectSink", "Sink", "ThreadedSink"]
+__all__ = ["BATCH", "BatchWriter", "FileSink", "ObjectSink", "Sink", "ThreadedSink"]
 
-# Chunks from the network (64 KiB to 1 MiB) are written as they are, with no copy; smaller
-# ones (a caller's iterable of tiny chunks) are gathered to spare system calls.
+# Chunks from the network are written as they are, with no copy; small ones (a caller's
+# iterable of tiny chunks) are gathered to spare system calls.
 _SMALL = 16 * 1024
 _GATHER = 1024 * 1024
 # Every this many bytes a helper thread makes what was written so far durable (fdatasync),
 # so the disk works while the download goes on and the final fsync finds almost nothing
-# left. Measured on this project's machines (benchmarks/results.md): asking the kernel to
-# start writeback with posix_fadvise from the download thread still left ~0.6 s of a
-# 512 MiB fsync at the end; syncing from a helper thread left ~0.02 s.
+# left. A hint to the kernel (posix_fadvise) from the download thread left most of the
+# work to the final fsync; benchmarks/results.md has the figures.
 _SYNC_STEP = 8 * 1024 * 1024
-# Writes handed to a writer thread (ThreadedSink, asave) go in batches of about this size:
-# a long body's chunks of up to 1 MiB one by one, small chunks gathered. AHEAD batches at
-# most wait while one is being written: with 2, save()'s reading stopped whenever the disk
-# stalled longer than two batches take to arrive (0.97 x curl-then-sync; 0.85 x with 8 in
-# the same 11-round session, 0.71 x in a full bench, but up to 39 MiB peak RSS).
+# Writes handed to a writer thread (ThreadedSink, asave) go in batches of about this size.
+# AHEAD batches at most wait while one is being written: enough that a short stall of the
+# disk does not stop the reading, few enough that memory stays flat.
 BATCH = 512 * 1024
 AHEAD = 4
-
-# Called with a lent chunk once it is written (see BatchWriter.add).
-GiveBack = Callable[[memoryview], None]
 
 
 class FileSink:
@@ -133,30 +126,24 @@ class BatchWriter:
     """Batches of chunks written to a sink in order by a thread of its own, so that the
     next chunk is read from the network while one is written.
 
-    Reading and writing in one thread, each stall of the disk stopped the reading too: a
-    512 MiB ``save()`` took 1.06 x curl-then-``sync``, and 0.86 x with the writes in a
-    thread (one 9-round session of whole processes, interleaved); ``asave()``, handing one
-    batch at a time to ``asyncio.to_thread``, took ~1.4 x ``save()`` with its thread idle
-    through every round trip. Up to ``AHEAD`` batches wait while one is written, so memory
-    stays bounded. The caller waits on the futures this returns (blocking or awaiting).
+    Reading and writing in one thread, each stall of the disk would stop the reading too;
+    and one thread of its own, rather than a task per batch, is never idle through a round
+    trip. Up to ``AHEAD`` batches wait while one is written, so memory stays bounded. The
+    caller waits on the futures this returns (blocking or awaiting).
     """
 
     def __init__(self, sink: Sink) -> None:
         self._sink = sink
-        self._batch: list[tuple[bytes | memoryview, GiveBack | None]] = []
+        self._batch: list[bytes] = []
         self._size = 0
         self._pending: deque[Future[None]] = deque()
         self._thread: ThreadPoolExecutor | None = None  # made by the first batch handed over
 
-    def add(self, data: bytes | bytearray | memoryview, give_back: GiveBack | None = None) -> bool:
-        """Add ``data`` to the batch; True once the batch is full.
-
-        ``data`` is copied if it is mutable, unless it is lent: a ``memoryview`` that comes
-        with ``give_back``, which the writer thread calls with it once it is written.
-        """
-        if give_back is None or not isinstance(data, memoryview):
-            data, give_back = (data if isinstance(data, bytes) else bytes(data)), None
-        self._batch.append((data, give_back))
+    def add(self, data: bytes | bytearray | memoryview) -> bool:
+        """Add ``data`` to the batch (copied if it is mutable); True once the batch is full."""
+        if not isinstance(data, bytes):
+            data = bytes(data)  # the caller may change or reuse it before the thread writes
+        self._batch.append(data)
         self._size += len(data)
         return self._size >= BATCH
 
@@ -195,11 +182,9 @@ class BatchWriter:
             self._thread = None
         self._pending.clear()
 
-    def _write_all(self, batch: list[tuple[bytes | memoryview, GiveBack | None]]) -> None:
-        for chunk, give_back in batch:
+    def _write_all(self, batch: list[bytes]) -> None:
+        for chunk in batch:
             self._sink.write(chunk)
-            if give_back is not None and isinstance(chunk, memoryview):  # lent: see add()
-                give_back(chunk)
 
 
 class ThreadedSink:
@@ -244,10 +229,7 @@ class ObjectSink:
 
     def __init__(self, file: BinaryIO) -> None:
         self._file = file
-        try:
-            self._start: int | None = file.tell() if file.seekable() else None
-        except (OSError, ValueError):
-            self._start = None
+        self._start = _start_of(file)
 
     @property
     def restartable(self) -> bool:
@@ -272,6 +254,19 @@ class ObjectSink:
         flush = getattr(self._file, "flush", None)
         if callable(flush):
             flush()
+
+
+def _start_of(file: object) -> int | None:
+    """Where writing begins, if the file can go back there; a plain writer cannot."""
+    seekable, tell = getattr(file, "seekable", None), getattr(file, "tell", None)
+    others = (getattr(file, name, None) for name in ("seek", "truncate"))
+    if not callable(seekable) or not callable(tell) or not all(map(callable, others)):
+        return None
+    try:
+        start = tell() if seekable() else None
+    except (OSError, ValueError):
+        return None
+    return start if isinstance(start, int) else None
 
 
 Sink = FileSink | ThreadedSink | ObjectSink

@@ -1,0 +1,99 @@
+"""A file that appears at its name complete, or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import stat
+from pathlib import Path
+
+__all__ = ["AtomicFile"]
+
+
+class AtomicFile:
+    """A temporary file beside ``destination``, renamed over it only once it is complete.
+
+    :meth:`open` creates the temporary file (keeping an existing destination's permissions);
+    :meth:`commit` closes it and renames it into place, then makes the rename durable;
+    :meth:`discard` removes it. Until :meth:`commit` the destination is exactly what it was.
+    Each step blocks briefly on the disk: ``asave()`` runs them in a worker thread.
+
+    Example::
+
+        target = AtomicFile(Path("history.mp3"))
+        fd = target.open()
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+            target.commit()
+        except BaseException:
+            target.discard()
+            raise
+    """
+
+    def __init__(self, destination: Path) -> None:
+        self.destination = destination
+        self._temp: Path | None = None
+        self._fd: int | None = None
+
+    def open(self) -> int:
+        """Create the temporary file; returns its descriptor, open for writing."""
+        self._fd, self._temp = _create_temp(self.destination)
+        # Replacing a file keeps its permissions: a private file must stay private.
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(self._fd, stat.S_IMODE(os.stat(self.destination).st_mode))
+        return self._fd
+
+    def close(self) -> None:
+        """Close the descriptor (idempotent); the file stays until commit or discard."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def commit(self) -> None:
+        """Close, rename over the destination, and make the rename itself durable."""
+        self.close()
+        assert self._temp is not None, "open() first"
+        os.replace(self._temp, self.destination)
+        self._temp = None
+        _fsync_directory(self.destination.parent)
+
+    def discard(self) -> None:
+        """Close and remove the temporary file, if any; the destination is untouched."""
+        self.close()
+        temp, self._temp = self._temp, None
+        if temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+
+
+def _create_temp(destination: Path) -> tuple[int, Path]:
+    # os.open with 0o666 lets the umask decide the final permissions, as for any new file
+    # (mkstemp would leave 0o600); O_EXCL makes the name ours alone.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    # At most 64 bytes of the name (not characters: filesystems count bytes), so a name near
+    # the 255-byte limit still leaves room for the suffix.
+    prefix = os.fsencode(destination.name)[:64].decode("utf-8", errors="ignore")
+    for _ in range(100):
+        temp = destination.with_name(f".{prefix}.{secrets.token_hex(4)}.part")
+        try:
+            return os.open(temp, flags, 0o666), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "could not create a temporary file", str(destination))
+
+
+def _fsync_directory(folder: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a folder.
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
