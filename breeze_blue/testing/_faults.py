@@ -10,6 +10,7 @@ __all__ = [
     "Fault",
     "Hangup",
     "IgnoreRange",
+    "PartialContent",
     "Redirect",
     "Stall",
     "Trickle",
@@ -59,7 +60,22 @@ class IgnoreRange:
 
 @dataclass(frozen=True)
 class ChangeValidator:
-    """Serve the item under a new ``ETag``: the audio changed since the first request."""
+    """Serve the item under a new ``ETag``: the audio changed since the first request.
+
+    A ``Range`` request with the old validator in ``If-Range`` then gets the whole new audio
+    (``200``), as RFC 9110 says; with ``ignore_if_range=True`` it gets the part it asked for
+    (``206`` under the new ``ETag``), as a server that ignores ``If-Range`` would send.
+    """
+
+    ignore_if_range: bool = False
+
+
+@dataclass(frozen=True)
+class PartialContent:
+    """Answer a request for the whole audio with ``206`` and only the bytes from ``start``,
+    as a misbehaving proxy or cache might."""
+
+    start: int
 
 
 @dataclass(frozen=True)
@@ -67,4 +83,6 @@ class Hangup:
     """Close the connection without answering at all."""
 
 
-Fault = Drop | Stall | Redirect | Trickle | IgnoreRange | ChangeValidator | Hangup
+Fault = (
+    Drop | Stall | Redirect | Trickle | IgnoreRange | ChangeValidator | PartialContent | Hangup
+)

@@ -22,7 +22,17 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote, unquote
 
-from ._faults import ChangeValidator, Drop, Fault, Hangup, IgnoreRange, Redirect, Stall, Trickle
+from ._faults import (
+    ChangeValidator,
+    Drop,
+    Fault,
+    Hangup,
+    IgnoreRange,
+    PartialContent,
+    Redirect,
+    Stall,
+    Trickle,
+)
 from ._items import ErrorReply, Item, Ready, default_items, running
 
 __all__ = ["TEST_API_KEY", "RecordedRequest", "ReferenceServer", "api_key_id"]
@@ -309,7 +319,10 @@ class _Handler(BaseHTTPRequestHandler):
             etag = etag[:-1] + '-changed"'
         start, end = 0, length - 1
         status = 200
-        wanted = _wanted_range(self.headers, item, etag, length)
+        accepted = etag
+        if isinstance(fault, ChangeValidator) and fault.ignore_if_range:
+            accepted = self.headers.get("if-range", etag)
+        wanted = _wanted_range(self.headers, item, accepted, length)
         if isinstance(wanted, str):
             self._send_error(
                 416,
@@ -320,6 +333,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if wanted is not None and not isinstance(fault, IgnoreRange):
             status, (start, end) = 206, wanted
+        elif isinstance(fault, PartialContent) and "range" not in self.headers:
+            status, start = 206, min(fault.start, end)
         self.send_response(status)
         self.send_header("content-type", item.media_type)
         self.send_header("content-length", str(end - start + 1))

@@ -1,0 +1,357 @@
+"""Integrity under misbehaving servers and shared clients: never a part taken for the whole,
+never wrong bytes, never more connections than allowed, whatever serves the request."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from breeze_blue import (
+    APIConnectionError,
+    APIError,
+    AsyncBreezeBlue,
+    BreezeBlue,
+    DefaultAioHttpClient,
+    IncompleteDownloadError,
+    asave,
+    save,
+)
+from breeze_blue.testing import (
+    TEST_API_KEY,
+    ChangeValidator,
+    Drop,
+    PartialContent,
+    Ready,
+    ReferenceServer,
+)
+
+from ._scripted import FakeClock, fetch
+
+RANGED = "hist_ranged"
+PLAIN = "hist_plain"
+SIZE = 512 * 1024 + 7
+OLD = b"what the file held before"
+
+
+@pytest.fixture
+def reference() -> Any:
+    with ReferenceServer() as server:
+        server.add(RANGED, Ready(media_type="audio/mpeg", size=SIZE, ranges=True))
+        server.add(PLAIN, Ready(media_type="audio/wav", size=SIZE))
+        yield server
+
+
+def sha256_of_item(server: ReferenceServer, item_id: str) -> str:
+    item = server.items[item_id]
+    assert isinstance(item, Ready)
+    return item.sha256(item_id)
+
+
+def make_client(kind: str, server: ReferenceServer, **options: Any) -> Any:
+    clock = FakeClock()
+    if kind == "sync":
+        return BreezeBlue(
+            api_key=TEST_API_KEY,
+            base_url=server.url,
+            sleep=clock.sleep,
+            clock=clock.time,
+            **options,
+        )
+    return AsyncBreezeBlue(
+        api_key=TEST_API_KEY, base_url=server.url, sleep=clock.asleep, clock=clock.time, **options
+    )
+
+
+def close(kind: str, client: Any) -> None:
+    if kind == "sync":
+        client.close()
+
+
+# -- A 206 to a request for the whole audio ----------------------------------------------
+
+
+@pytest.mark.parametrize("item_id", [RANGED, PLAIN])
+def test_a_part_sent_for_the_whole_audio_is_asked_for_again(
+    reference: ReferenceServer, tmp_path: Path, kind: str, item_id: str
+) -> None:
+    reference.inject(item_id, PartialContent(start=1000))
+    client = make_client(kind, reference)
+    destination = tmp_path / "audio.bin"
+    try:
+        fetch(kind, client, item_id, dest=destination)
+    finally:
+        close(kind, client)
+    assert hashlib.sha256(destination.read_bytes()).hexdigest() == sha256_of_item(
+        reference, item_id
+    )
+    assert len(reference.requests) == 2
+    assert [r.headers.get("range") for r in reference.requests] == [None, None]
+
+
+@pytest.mark.parametrize("how", ["save", "read"])
+def test_a_part_every_time_is_a_typed_error_and_the_file_is_untouched(
+    reference: ReferenceServer, tmp_path: Path, kind: str, how: str
+) -> None:
+    reference.inject(RANGED, *[PartialContent(start=1000)] * 3)
+    client = make_client(kind, reference)
+    destination = tmp_path / "audio.bin"
+    destination.write_bytes(OLD)
+    try:
+        with pytest.raises(APIError, match="part") as raised:
+            fetch(kind, client, RANGED, dest=destination if how == "save" else None)
+    finally:
+        close(kind, client)
+    assert raised.value.status_code == 206
+    assert destination.read_bytes() == OLD
+    assert os.listdir(tmp_path) == ["audio.bin"]
+    assert len(reference.requests) == 3  # the first try and max_retries (2) more
+
+
+def test_a_206_whose_one_part_is_the_whole_audio_is_the_audio(
+    reference: ReferenceServer, kind: str
+) -> None:
+    reference.inject(PLAIN, PartialContent(start=0))
+    client = make_client(kind, reference)
+    try:
+        body = fetch(kind, client, PLAIN)
+    finally:
+        close(kind, client)
+    assert isinstance(body, bytes)
+    assert hashlib.sha256(body).hexdigest() == sha256_of_item(reference, PLAIN)
+    assert len(reference.requests) == 1
+
+
+# -- A resume answered with a part of another version --------------------------------------
+
+
+def test_a_resume_answered_with_a_changed_audio_starts_over(
+    reference: ReferenceServer, tmp_path: Path, kind: str
+) -> None:
+    # The server ignores If-Range: it sends the part asked for, of the new version.
+    reference.inject(RANGED, Drop(after=300_000), ChangeValidator(ignore_if_range=True))
+    client = make_client(kind, reference)
+    destination = tmp_path / "audio.bin"
+    try:
+        fetch(kind, client, RANGED, dest=destination)
+    finally:
+        close(kind, client)
+    assert hashlib.sha256(destination.read_bytes()).hexdigest() == sha256_of_item(reference, RANGED)
+    ranges = [r.headers.get("range") for r in reference.requests]
+    assert ranges == [None, "bytes=300000-", None]
+
+
+def test_a_changed_audio_with_no_retry_left_is_a_typed_error(
+    reference: ReferenceServer, tmp_path: Path, kind: str
+) -> None:
+    reference.inject(RANGED, Drop(after=300_000), ChangeValidator(ignore_if_range=True))
+    client = make_client(kind, reference, max_retries=1)
+    destination = tmp_path / "audio.bin"
+    destination.write_bytes(OLD)
+    try:
+        with pytest.raises(IncompleteDownloadError):
+            fetch(kind, client, RANGED, dest=destination)
+    finally:
+        close(kind, client)
+    assert destination.read_bytes() == OLD
+    assert os.listdir(tmp_path) == ["audio.bin"]
+    assert len(reference.requests) == 2
+
+
+# -- save() to a plain writer --------------------------------------------------------------
+
+
+class PlainWriter:
+    """Has write() and nothing else: no seekable(), tell(), flush()."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, chunk: bytes) -> int:
+        self.data += chunk
+        return len(chunk)
+
+
+def test_save_to_an_object_with_only_write(reference: ReferenceServer, kind: str) -> None:
+    writer = PlainWriter()
+    client = make_client(kind, reference)
+    try:
+        if kind == "sync":
+            assert save(client.history.download_audio(PLAIN), writer) is None  # type: ignore[arg-type]
+        else:
+
+            async def run() -> None:
+                audio = await client.history.download_audio(PLAIN)
+                assert await asave(audio, writer) is None  # type: ignore[arg-type]
+                await client.aclose()
+
+            asyncio.run(run())
+    finally:
+        close(kind, client)
+    assert hashlib.sha256(writer.data).hexdigest() == sha256_of_item(reference, PLAIN)
+
+
+def test_a_plain_writer_resumes_but_cannot_start_over(reference: ReferenceServer) -> None:
+    # Appending the rest works; emptying a writer that cannot seek does not.
+    with make_client("sync", reference) as client:
+        reference.inject(RANGED, Drop(after=100_000))
+        resumed = PlainWriter()
+        save(client.history.download_audio(RANGED), resumed)  # type: ignore[arg-type]
+        assert hashlib.sha256(resumed.data).hexdigest() == sha256_of_item(reference, RANGED)
+
+        reference.inject(PLAIN, Drop(after=100_000))
+        with pytest.raises(IncompleteDownloadError):
+            save(client.history.download_audio(PLAIN), PlainWriter())  # type: ignore[arg-type]
+
+
+def test_a_seekable_file_object_still_starts_over(reference: ReferenceServer) -> None:
+    reference.inject(PLAIN, Drop(after=100_000))
+    buffer = io.BytesIO(b"kept")
+    buffer.seek(4)
+    with make_client("sync", reference) as client:
+        save(client.history.download_audio(PLAIN), buffer)
+    data = buffer.getvalue()
+    assert data[:4] == b"kept"
+    assert hashlib.sha256(data[4:]).hexdigest() == sha256_of_item(reference, PLAIN)
+
+
+# -- Pool limits ---------------------------------------------------------------------------
+
+BACKENDS: dict[str, Callable[[int], httpx.AsyncClient | None]] = {
+    "httpx": lambda limit: None,
+    "aiohttp": lambda limit: DefaultAioHttpClient(
+        limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
+    ),
+}
+
+
+def add_items(server: ReferenceServer, count: int, size: int) -> list[str]:
+    ids = [f"hist_pool_{i:03d}" for i in range(count)]
+    for item_id in ids:
+        server.add(item_id, Ready(media_type="audio/mpeg", size=size))
+    return ids
+
+
+def test_threads_never_open_more_than_max_connections(reference: ReferenceServer) -> None:
+    ids = add_items(reference, 48, 128 * 1024)
+    errors: list[BaseException] = []
+    with BreezeBlue(api_key=TEST_API_KEY, base_url=reference.url, max_connections=3) as client:
+
+        def work(mine: list[str]) -> None:
+            try:
+                for item_id in mine:
+                    body = client.history.download_audio(item_id).read()
+                    assert hashlib.sha256(body).hexdigest() == sha256_of_item(reference, item_id)
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(ids[i::8],)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert 1 <= reference.peak_connections <= 3
+    assert reference.connections_opened < len(ids)
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_tasks_never_open_more_than_max_connections(
+    reference: ReferenceServer, backend: str
+) -> None:
+    ids = add_items(reference, 48, 128 * 1024)
+
+    async def run() -> None:
+        http = BACKENDS[backend](3)
+        async with AsyncBreezeBlue(
+            api_key=TEST_API_KEY, base_url=reference.url, max_connections=3, http_client=http
+        ) as client:
+
+            async def one(item_id: str) -> None:
+                audio = await client.history.download_audio(item_id)
+                body = await audio.read()
+                assert hashlib.sha256(body).hexdigest() == sha256_of_item(reference, item_id)
+
+            await asyncio.gather(*(one(item_id) for item_id in ids))
+
+    asyncio.run(run())
+    assert 1 <= reference.peak_connections <= 3
+    assert reference.connections_opened < len(ids)
+
+
+def test_one_connection_means_one_connection(reference: ReferenceServer, kind: str) -> None:
+    client = make_client(kind, reference, max_connections=1)
+    if kind == "sync":
+        with client:
+            for _ in range(5):
+                client.history.download_audio(PLAIN).read()
+    else:
+
+        async def run() -> None:
+            async with client:
+                for _ in range(5):
+                    await (await client.history.download_audio(PLAIN)).read()
+
+        asyncio.run(run())
+    assert reference.connections_opened == 1
+
+
+# -- Threads sharing one client ------------------------------------------------------------
+
+
+def test_eight_threads_share_one_client_and_every_body_is_right(
+    reference: ReferenceServer, tmp_path: Path
+) -> None:
+    """8 threads x 50 downloads through one pool of 4: save() always completes with the
+    right bytes (a connection that breaks mid-body is resumed or restarted), and read()
+    returns the right bytes or raises a typed error, never wrong bytes."""
+    ids = add_items(reference, 16, 192 * 1024)
+    expected = {item_id: sha256_of_item(reference, item_id) for item_id in ids}
+    saved_wrong: list[str] = []
+    read_wrong: list[str] = []
+    read_errors: list[BaseException] = []
+    other_errors: list[BaseException] = []
+    with BreezeBlue(api_key=TEST_API_KEY, base_url=reference.url, max_connections=4) as client:
+
+        def work(number: int) -> None:
+            folder = tmp_path / f"t{number}"
+            folder.mkdir()
+            for i in range(50):
+                item_id = ids[(number * 50 + i) % len(ids)]
+                try:
+                    audio = client.history.download_audio(item_id)
+                    if i % 2:
+                        path = save(audio, folder / f"{i}.mp3")
+                        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                        if digest != expected[item_id]:
+                            saved_wrong.append(item_id)
+                    else:
+                        digest = hashlib.sha256(audio.read()).hexdigest()
+                        if digest != expected[item_id]:
+                            read_wrong.append(item_id)
+                except APIConnectionError as exc:
+                    (read_errors if i % 2 == 0 else other_errors).append(exc)
+                except BaseException as exc:
+                    other_errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert other_errors == []
+    assert saved_wrong == []
+    assert read_wrong == []
+    assert len(read_errors) <= 2, read_errors  # typed, and rare
+    assert reference.peak_connections <= 4
+    saved = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(saved) == 8 * 25
+    assert not [p for p in saved if p.name.endswith(".part")]
