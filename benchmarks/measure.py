@@ -1,6 +1,8 @@
-"""Run one command as a child and print its wall time, peak RSS and exit code.
+"""Run one command as a child and print its wall time, peak RSS, exit code and CPU time.
 
-Usage: ``python -I -S measure.py COMMAND [ARG...]``; prints ``WALL_SECONDS MAXRSS_KIB EXIT``.
+Usage: ``python -I -S measure.py COMMAND [ARG...]``; prints
+``WALL_SECONDS MAXRSS_KIB EXIT CPU_SECONDS`` (CPU: user + system time of the child and of
+every descendant it waited for).
 
 Why a separate launcher rather than ``os.wait4`` in run.py itself: on Linux, ``exec()``
 records the RSS high-water mark of the memory image it replaces into the new program's
@@ -37,7 +39,9 @@ def main() -> int:
             os._exit(127)
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - start
-    sys.stdout.write(f"{wall!r} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}\n")
+    cpu = usage.ru_utime + usage.ru_stime
+    code = os.waitstatus_to_exitcode(status)
+    sys.stdout.write(f"{wall!r} {usage.ru_maxrss} {code} {cpu!r}\n")
     return 0
 
 

@@ -1,9 +1,9 @@
-"""Import a library and build its client, download nothing: the memory floor of a process.
+"""Import the SDK and build its client, download nothing: the memory floor of a process.
 
-Usage: ``baseline.py sdk|sdk_async|httpx BASE_URL API_KEY``. Issue 4's memory target is
-relative: a 512 MiB ``save()`` may use at most 16 MiB more than the SDK process that only
-imports and builds a client (the ``sdk`` mode here, with the same imports as ``sdk_save.py``).
-``sdk_async`` is the same for ``asave()`` (target 5): the imports of ``sdk_asave.py`` and an
+Usage: ``baseline.py sdk|sdk_async|sdk_async_aiohttp BASE_URL API_KEY``. The memory target
+is relative: a ``save()`` of any size may use at most 16 MiB more than the process that only
+imports what ``sdk_save.py`` imports and builds the same client (``sdk``). ``sdk_async`` and
+``sdk_async_aiohttp`` are the same for ``sdk_asave.py`` with each backend: its imports, and an
 ``AsyncBreezeBlue`` built and closed inside a running event loop, as that client is.
 """
 
@@ -14,22 +14,28 @@ def main() -> None:
     """Build and close one client."""
     mode, base_url, api_key = sys.argv[1:4]
     if mode == "sdk":
-        from breeze_blue import BreezeBlue, save  # noqa: F401, PLC0415 (the measured import)
+        from _timing import timed  # noqa: PLC0415 (the measured imports)
+
+        from breeze_blue import BreezeBlue, save  # noqa: F401, PLC0415
 
         BreezeBlue(api_key=api_key, base_url=base_url).close()
-    elif mode == "sdk_async":
-        import asyncio  # noqa: PLC0415 (the measured import)
+    elif mode in ("sdk_async", "sdk_async_aiohttp"):
+        import asyncio  # noqa: PLC0415 (the measured imports)
+
+        import httpx  # noqa: PLC0415
+        from _timing import timed  # noqa: F401, PLC0415
 
         from breeze_blue import AsyncBreezeBlue, asave  # noqa: F401, PLC0415
 
         async def build() -> None:
-            await AsyncBreezeBlue(api_key=api_key, base_url=base_url).aclose()
+            http: httpx.AsyncClient | None = None
+            if mode == "sdk_async_aiohttp":
+                from breeze_blue import DefaultAioHttpClient  # noqa: PLC0415
+
+                http = DefaultAioHttpClient()
+            await AsyncBreezeBlue(api_key=api_key, base_url=base_url, http_client=http).aclose()
 
         asyncio.run(build())
-    elif mode == "httpx":
-        import httpx  # noqa: PLC0415 (the measured import)
-
-        httpx.Client(timeout=60).close()
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 
