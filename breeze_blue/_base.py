@@ -13,7 +13,16 @@ from ._core.options import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RETRIES, make_se
 
 __all__ = ["UNSET", "BaseClient"]
 
-UNSET: Any = object()
+
+
+class _Unset:
+    """The default of an option ``with_options()`` leaves as it is."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 SleepT = TypeVar("SleepT")

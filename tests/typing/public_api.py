@@ -1,0 +1,58 @@
+"""The public API as a user types it: checked with ``mypy --strict``, never run.
+
+``assert_type`` pins what a type checker infers, so a change to a public annotation that
+users would notice fails here.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import assert_type
+
+import httpx
+
+from breeze_blue import (
+    APIError,
+    AsyncAudio,
+    AsyncBreezeBlue,
+    Audio,
+    BreezeBlue,
+    DefaultAioHttpClient,
+    GenerationNotReadyError,
+    asave,
+    save,
+)
+
+
+def sync_use() -> None:
+    with BreezeBlue(api_key="k", timeout=30, max_retries=3) as client:
+        audio = client.history.download_audio("hist_01haudio", wait=True, wait_timeout=60)
+        assert_type(audio, Audio)
+        assert_type(audio.content_type, str | None)
+        assert_type(audio.content_length, int | None)
+        assert_type(save(audio, Path("history.mp3")), Path)
+        assert_type(save(b"raw", "history.mp3", progress=print), Path)
+        assert_type(save(audio, io.BytesIO()), None)
+        for chunk in client.history.download_audio("hist_01haudio").iter_bytes():
+            assert_type(chunk, bytes)
+        patient = client.with_options(max_retries=5)
+        assert_type(patient, BreezeBlue)
+    BreezeBlue(http_client=httpx.Client())
+    try:
+        client.history.download_audio("hist_01haudio")
+    except GenerationNotReadyError as err:
+        assert_type(err.retry_after, float | None)
+    except APIError as err:
+        assert_type(err.status_code, int)
+        assert_type(err.request_id, str | None)
+
+
+async def async_use() -> None:
+    async with AsyncBreezeBlue(http_client=DefaultAioHttpClient()) as client:
+        audio = await client.history.download_audio("hist_01haudio")
+        assert_type(audio, AsyncAudio)
+        assert_type(await audio.read(), bytes)
+        assert_type(await asave(audio, "history.mp3"), Path)
+        assert_type(client.with_options(timeout=5.0), AsyncBreezeBlue)
+    AsyncBreezeBlue(http_client=httpx.AsyncClient())
