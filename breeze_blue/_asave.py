@@ -9,13 +9,13 @@ import asyncio
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from pathlib import Path
-from typing import BinaryIO, cast, overload
+from typing import cast, overload
 
 from ._async_client import require_asyncio
 from ._audio import AsyncAudio, body_of
 from ._files.atomic import AtomicFile
 from ._files.sinks import BatchWriter, FileSink, ObjectSink, Sink
-from ._save import Progress, checked_chunk, chunks_of, destination_for, is_file_object
+from ._save import Progress, Writable, checked_chunk, chunks_of, destination_for, is_file_object
 from ._stream import RESTART, Piece, arecovering_chunks
 
 __all__ = ["asave"]
@@ -31,13 +31,13 @@ async def asave(
 ) -> Path: ...
 @overload
 async def asave(
-    audio: AsyncAudioSource, path: BinaryIO, *, progress: Progress | None = None
+    audio: AsyncAudioSource, path: Writable, *, progress: Progress | None = None
 ) -> None: ...
 
 
 async def asave(
     audio: AsyncAudioSource,
-    path: str | os.PathLike[str] | BinaryIO,
+    path: str | os.PathLike[str] | Writable,
     *,
     progress: Progress | None = None,
 ) -> Path | None:
@@ -51,7 +51,7 @@ async def asave(
     require_asyncio("asave()")
     try:
         if is_file_object(path):
-            sink: Sink = ObjectSink(cast(BinaryIO, path))
+            sink: Sink = ObjectSink(cast(Writable, path))
             await _afill(audio, sink, progress)
             await asyncio.to_thread(sink.finish)
             return None

@@ -14,7 +14,6 @@ from ._core.options import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RETRIES, make_se
 __all__ = ["UNSET", "BaseClient"]
 
 
-
 class _Unset:
     """The default of an option ``with_options()`` leaves as it is."""
 

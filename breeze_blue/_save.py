@@ -6,13 +6,21 @@ import errno
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO, cast, overload
+from typing import Protocol, cast, overload
 
 from ._audio import AsyncAudio, Audio, body_of
 from ._core.parsing import extension_for, safe_filename
 from ._files.atomic import AtomicFile
 from ._files.sinks import FileSink, ObjectSink, Sink, ThreadedSink
 from ._stream import RESTART, Piece, recovering_chunks
+
+
+class Writable(Protocol):
+    """Anything with ``write(bytes)``: an open binary file, a socket file, a hash, a pipe."""
+
+    def write(self, data: bytes, /) -> object:
+        """Take the next chunk of the audio."""
+
 
 AudioSource = Audio | bytes | bytearray | memoryview | Iterable[bytes]
 Progress = Callable[[int], object]
@@ -21,6 +29,7 @@ Progress = Callable[[int], object]
 __all__ = [
     "AudioSource",
     "Progress",
+    "Writable",
     "checked_chunk",
     "chunks_of",
     "destination_for",
@@ -34,12 +43,12 @@ def save(
     audio: AudioSource, path: str | os.PathLike[str], *, progress: Progress | None = None
 ) -> Path: ...
 @overload
-def save(audio: AudioSource, path: BinaryIO, *, progress: Progress | None = None) -> None: ...
+def save(audio: AudioSource, path: Writable, *, progress: Progress | None = None) -> None: ...
 
 
 def save(
     audio: AudioSource,
-    path: str | os.PathLike[str] | BinaryIO,
+    path: str | os.PathLike[str] | Writable,
     *,
     progress: Progress | None = None,
 ) -> Path | None:
@@ -60,8 +69,10 @@ def save(
             or any iterable of ``bytes`` chunks.
         path: A file path; or an existing directory, and the file is named from the
             server's suggested filename, else from the history item id and media type
-            (``hist_01haudio.mp3``); or a binary file object open for writing (written in
-            place, so not atomically; ``None`` is returned).
+            (``hist_01haudio.mp3``); or any object with a binary ``write()``, such as a file
+            open for writing (written in place, so not atomically; ``None`` is returned).
+            A broken download starts over in a file object only if it can ``seek`` and
+            ``truncate``; else it can only be resumed.
         progress: Called with the number of bytes written so far, after every chunk (and
             with ``0`` if a broken download has to start over). The command line draws its
             progress bar with it.
@@ -79,7 +90,7 @@ def save(
     """
     try:
         if is_file_object(path):
-            sink = ObjectSink(cast(BinaryIO, path))
+            sink = ObjectSink(cast(Writable, path))
             _fill(audio, sink, progress)
             sink.finish()
             return None

@@ -185,12 +185,12 @@ def test_save_to_an_object_with_only_write(reference: ReferenceServer, kind: str
     client = make_client(kind, reference)
     try:
         if kind == "sync":
-            assert save(client.history.download_audio(PLAIN), writer) is None  # type: ignore[arg-type]
+            assert save(client.history.download_audio(PLAIN), writer) is None
         else:
 
             async def run() -> None:
                 audio = await client.history.download_audio(PLAIN)
-                assert await asave(audio, writer) is None  # type: ignore[arg-type]
+                assert await asave(audio, writer) is None
                 await client.aclose()
 
             asyncio.run(run())
@@ -204,12 +204,12 @@ def test_a_plain_writer_resumes_but_cannot_start_over(reference: ReferenceServer
     with make_client("sync", reference) as client:
         reference.inject(RANGED, Drop(after=100_000))
         resumed = PlainWriter()
-        save(client.history.download_audio(RANGED), resumed)  # type: ignore[arg-type]
+        save(client.history.download_audio(RANGED), resumed)
         assert hashlib.sha256(resumed.data).hexdigest() == sha256_of_item(reference, RANGED)
 
         reference.inject(PLAIN, Drop(after=100_000))
         with pytest.raises(IncompleteDownloadError):
-            save(client.history.download_audio(PLAIN), PlainWriter())  # type: ignore[arg-type]
+            save(client.history.download_audio(PLAIN), PlainWriter())
 
 
 def test_a_seekable_file_object_still_starts_over(reference: ReferenceServer) -> None:

@@ -50,7 +50,7 @@ CLIENT_INIT = (
     "clock: 'Callable[[], float] | None' = None) -> 'None'"
 )
 DOWNLOAD = "(self, history_item_id: 'str', *, wait: 'bool' = False, wait_timeout: 'float' = 300.0)"
-SAVE = "(audio: '{source}', path: 'str | os.PathLike[str] | BinaryIO', *, progress: 'Progress | None' = None) -> 'Path | None'"  # noqa: E501
+SAVE = "(audio: '{source}', path: 'str | os.PathLike[str] | Writable', *, progress: 'Progress | None' = None) -> 'Path | None'"  # noqa: E501
 
 SIGNATURES = {
     "BreezeBlue.__init__": CLIENT_INIT,

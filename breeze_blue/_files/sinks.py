@@ -6,7 +6,7 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO
+from typing import Any
 
 __all__ = ["BATCH", "BatchWriter", "FileSink", "ObjectSink", "Sink", "ThreadedSink"]
 
@@ -227,7 +227,7 @@ class ThreadedSink:
 class ObjectSink:
     """Writes to a caller's binary file object, in place (not atomically)."""
 
-    def __init__(self, file: BinaryIO) -> None:
+    def __init__(self, file: Any) -> None:
         self._file = file
         self._start = _start_of(file)
 

@@ -83,6 +83,4 @@ class Hangup:
     """Close the connection without answering at all."""
 
 
-Fault = (
-    Drop | Stall | Redirect | Trickle | IgnoreRange | ChangeValidator | PartialContent | Hangup
-)
+Fault = Drop | Stall | Redirect | Trickle | IgnoreRange | ChangeValidator | PartialContent | Hangup

@@ -25,6 +25,13 @@ from breeze_blue import (
 )
 
 
+class Digest:
+    """Not a file: only ``write()``, as save() needs."""
+
+    def write(self, data: bytes) -> None:
+        """Take a chunk."""
+
+
 def sync_use() -> None:
     with BreezeBlue(api_key="k", timeout=30, max_retries=3) as client:
         audio = client.history.download_audio("hist_01haudio", wait=True, wait_timeout=60)
@@ -34,6 +41,7 @@ def sync_use() -> None:
         assert_type(save(audio, Path("history.mp3")), Path)
         assert_type(save(b"raw", "history.mp3", progress=print), Path)
         assert_type(save(audio, io.BytesIO()), None)
+        assert_type(save(audio, Digest()), None)
         for chunk in client.history.download_audio("hist_01haudio").iter_bytes():
             assert_type(chunk, bytes)
         patient = client.with_options(max_retries=5)
