@@ -234,9 +234,19 @@ def connection_error(
     """
     if request is not None:
         exc.request = request
-    if isinstance(exc, httpx.TimeoutException):
+    if _timed_out(exc):
         return APITimeoutError(f"Request timed out: {exc}", request=request)
     return APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}", request=request)
+
+
+def _timed_out(exc: httpx.RequestError) -> bool:
+    if not isinstance(exc, httpx.TimeoutException):
+        return False
+    # httpx-aiohttp reports every aiohttp connection error as a ConnectTimeout, a server
+    # that hung up included; only a real timeout underneath is reported as one.
+    cause = exc.__cause__
+    from_aiohttp = cause is not None and type(cause).__module__.startswith("aiohttp")
+    return not from_aiohttp or isinstance(cause, TimeoutError)
 
 
 def error_class_for(status_code: int, code: str | None) -> type[APIError]:

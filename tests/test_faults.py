@@ -94,6 +94,8 @@ class Case:
     ranges: tuple[str | None, ...] = ()
     wait: bool = False
     extra: dict[str, object] = field(default_factory=dict)
+    # Where aiohttp sends more requests than the SDK asks for: the fewest and most.
+    aiohttp_requests: tuple[int, int] | None = None
 
 
 CASES = [
@@ -126,7 +128,15 @@ CASES = [
     Case("resume answered with the whole body", (Drop(300_000), IgnoreRange()), 2),
     Case("audio changed before the resume", (Drop(300_000), ChangeValidator()), 2),
     Case("hang up before answering", (Hangup(),), 2),
-    Case("hang up every time", (Hangup(),) * 3, 3, APIConnectionError),
+    Case(
+        # aiohttp itself sends a GET once more when a reused connection is hung up on, before
+        # the SDK sees an error: each of the SDK's three attempts costs one or two requests.
+        "hang up every time",
+        (Hangup(),) * 6,
+        3,
+        APIConnectionError,
+        aiohttp_requests=(3, 6),
+    ),
     Case("stall before the headers", (Stall(1.5, after=None),), 2),
     Case("stall mid-body", (Stall(1.5, after=100_000),), 2, ranges=(None, "bytes=100000-")),
     Case("stall every time", (Stall(1.5, after=None),) * 3, 3, APITimeoutError),
@@ -284,7 +294,11 @@ def test_fault(reference: ReferenceServer, tmp_path: Path, case: Case, backend: 
             raise AssertionError(f"expected {case.error.__name__}, got {error!r}") from error
         assert destination.read_bytes() == OLD
     assert os.listdir(tmp_path) == ["audio.bin"], "a temporary file was left behind"
-    assert len(reference.requests) == case.requests
+    if backend.aiohttp and case.aiohttp_requests is not None:
+        fewest, most = case.aiohttp_requests
+        assert fewest <= len(reference.requests) <= most
+    else:
+        assert len(reference.requests) == case.requests
     for request, expected in zip(reference.requests, case.ranges, strict=False):
         sent = request.headers.get("range")
         assert range_as_expected(sent, expected, backend), (sent, expected)
