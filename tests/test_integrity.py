@@ -403,7 +403,11 @@ def test_eight_threads_share_one_client_and_every_body_is_right(
         # About half the broken bodies were read(): each a typed error, none wrong bytes.
         assert 1 <= len(read_errors) <= 400 // breaking
         assert all(isinstance(e, IncompleteDownloadError) for e in read_errors), read_errors
-    assert reference.peak_connections <= 4
+    if breaking is None:
+        # (A body broken on purpose leaves its connection open on the server's side until
+        # the server notices the client dropped it, so there the server may count it beside
+        # its replacement: the limit is checked where no connection is dropped.)
+        assert reference.peak_connections <= 4
     saved = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(saved) == 8 * 25
     assert not [p for p in saved if p.name.endswith(".part")]
