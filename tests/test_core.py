@@ -212,6 +212,18 @@ def test_recovery_gives_up_where_only_a_restart_would_help_an_unrestartable_sink
         steps.judge(asked, reply(200), 40, BROKEN)
 
 
+def test_recovery_does_not_ask_for_what_an_unrestartable_sink_cannot_use() -> None:
+    steps = Recovery(
+        httpx.Headers({"content-length": "100"}),  # no ranges: only a restart could help
+        max_retries=2,
+        restartable=False,
+        history_item_id="hist_1",
+    )
+    with pytest.raises(IncompleteDownloadError):
+        steps.ask(40, BROKEN)
+    assert steps.retries == 0
+
+
 def test_recovery_without_retries_raises_the_break_itself() -> None:
     with pytest.raises(IncompleteDownloadError) as raised:
         recovery(max_retries=0).ask(40, BROKEN)

@@ -208,8 +208,10 @@ def test_a_plain_writer_resumes_but_cannot_start_over(reference: ReferenceServer
         assert hashlib.sha256(resumed.data).hexdigest() == sha256_of_item(reference, RANGED)
 
         reference.inject(PLAIN, Drop(after=100_000))
+        reference.requests.clear()
         with pytest.raises(IncompleteDownloadError):
             save(client.history.download_audio(PLAIN), PlainWriter())
+        assert len(reference.requests) == 1  # nothing it could use was asked for again
 
 
 def test_a_seekable_file_object_still_starts_over(reference: ReferenceServer) -> None:

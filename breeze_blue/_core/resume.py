@@ -88,12 +88,14 @@ class Recovery:
     def ask(self, written: int, broken: Exception) -> dict[str, str]:
         """The headers to ask again with, having ``written`` bytes; raises ``broken`` if spent.
 
-        ``{}`` asks for the whole audio (to start over); else ``Range`` + ``If-Range``.
+        ``{}`` asks for the whole audio (to start over); else ``Range`` + ``If-Range``. A
+        destination that cannot start over is not asked for the whole audio at all.
         """
-        if self.retries >= self._max_retries:
-            raise broken
+        asked = resume_headers(self._original, written)
+        if self.retries >= self._max_retries or not (asked or self._restartable):
+            raise broken  # spent, or only starting over could help and it cannot
         self.retries += 1
-        return resume_headers(self._original, written)
+        return asked
 
     def judge(
         self, asked: dict[str, str], response: httpx.Response, written: int, broken: Exception
