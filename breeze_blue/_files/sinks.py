@@ -14,10 +14,12 @@ __all__ = ["BATCH", "BatchWriter", "FileSink", "ObjectSink", "Sink", "ThreadedSi
 # iterable of tiny chunks) are gathered to spare system calls.
 _SMALL = 16 * 1024
 _GATHER = 1024 * 1024
-# Every this many bytes a helper thread makes what was written so far durable (fdatasync),
-# so the disk works while the download goes on and the final fsync finds almost nothing
-# left. A hint to the kernel (posix_fadvise) from the download thread left most of the
-# work to the final fsync; benchmarks/results.md has the figures.
+# A helper thread makes what was written so far durable (fdatasync) while the download
+# goes on, so the disk works alongside the network and the final fsync finds little left.
+# The first sync comes early, so a file of a few MiB overlaps too; the step then doubles up
+# to a ceiling, so a long file is not synced ever more often. (A hint to the kernel,
+# posix_fadvise, from the download thread left most of the work to the final fsync.)
+_FIRST_SYNC = 1024 * 1024
 _SYNC_STEP = 8 * 1024 * 1024
 # Writes handed to a writer thread (ThreadedSink, asave) go in batches of about this size.
 # AHEAD batches at most wait while one is being written: enough that a short stall of the
@@ -36,6 +38,7 @@ class FileSink:
         self._pending = bytearray()
         self._written = 0  # bytes handed to the kernel
         self._signalled = 0  # _written when the flusher was last woken
+        self._step = _FIRST_SYNC  # bytes between wake-ups, doubling up to _SYNC_STEP
         self._flusher: _Flusher | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -55,6 +58,7 @@ class FileSink:
         os.ftruncate(self._fd, 0)
         os.lseek(self._fd, 0, os.SEEK_SET)
         self._written = self._signalled = 0
+        self._step = _FIRST_SYNC
 
     def finish(self) -> None:
         """Write what is gathered and make the whole file durable (fsync)."""
@@ -81,11 +85,12 @@ class FileSink:
             done = os.write(self._fd, view)
             view = view[done:]
         self._written += len(data)
-        if self._written - self._signalled >= _SYNC_STEP:
-            if self._flusher is None:  # only large files pay for a thread
+        if self._written - self._signalled >= self._step:
+            if self._flusher is None:  # only files past the first step pay for a thread
                 self._flusher = _Flusher(self._fd)
             self._flusher.wake()
             self._signalled = self._written
+            self._step = min(2 * self._step, _SYNC_STEP)
 
 
 class _Flusher:
