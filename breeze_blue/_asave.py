@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from pathlib import Path
-from typing import cast, overload
+from typing import TypeVar, cast, overload
 
 from ._async_client import require_asyncio
 from ._audio import AsyncAudio, body_of
@@ -19,6 +19,8 @@ from ._save import Progress, Writable, checked_chunk, chunks_of, destination_for
 from ._stream import RESTART, Piece, arecovering_chunks
 
 __all__ = ["asave"]
+
+T = TypeVar("T")
 
 AsyncAudioSource = (
     AsyncAudio | bytes | bytearray | memoryview | Iterable[bytes] | AsyncIterable[bytes]
@@ -53,22 +55,21 @@ async def asave(
         if is_file_object(path):
             sink: Sink = ObjectSink(cast(Writable, path))
             await _afill(audio, sink, progress)
-            await asyncio.to_thread(sink.finish)
+            await _in_thread(sink.finish)
             return None
         destination = await asyncio.to_thread(
             destination_for, audio, cast("str | os.PathLike[str]", path)
         )
         target = AtomicFile(destination)
-        fd = await asyncio.to_thread(target.open)
         try:
-            file_sink = FileSink(fd)
+            file_sink = FileSink(await _in_thread(target.open))
             try:
                 await _afill(audio, file_sink, progress)
-                await asyncio.to_thread(file_sink.finish)
+                await _in_thread(file_sink.finish)
             finally:
                 # Waits at most for one fdatasync in flight: the descriptor must outlive it.
                 file_sink.close()
-            await asyncio.to_thread(target.commit)
+            await _in_thread(target.commit)
         except BaseException:
             target.discard()
             raise
@@ -100,7 +101,7 @@ async def _afill(audio: AsyncAudioSource, sink: Sink, progress: Progress | None)
         async for piece in _pieces(audio, sink):
             if piece is RESTART:
                 await _drain(writer)
-                await asyncio.to_thread(sink.restart)
+                await _in_thread(sink.restart)
                 written = 0
             else:
                 written += len(piece)
@@ -111,6 +112,32 @@ async def _afill(audio: AsyncAudioSource, sink: Sink, progress: Progress | None)
         await _drain(writer)
     finally:
         writer.stop()
+
+
+async def _in_thread(work: Callable[[], T]) -> T:
+    """``work()`` in a worker thread; if cancelled meanwhile, still wait for it to end.
+
+    The thread cannot be stopped, and the file it works on is closed (and its descriptor
+    number handed out again) as soon as the cancellation reaches ``asave()``'s cleanup:
+    a write or sync still running then could land in another file.
+    """
+    running = asyncio.get_running_loop().run_in_executor(None, work)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            result = await asyncio.shield(running)
+        except asyncio.CancelledError as exc:
+            if running.done():
+                raise
+            cancelled = exc  # go on waiting for the thread, then be cancelled
+            continue
+        except BaseException:
+            if cancelled is not None:
+                raise cancelled from None
+            raise
+        if cancelled is not None:
+            raise cancelled
+        return result
 
 
 async def _drain(writer: BatchWriter) -> None:

@@ -23,7 +23,7 @@ from ._core.flow import (
     unusable_redirect,
 )
 from ._errors import BreezeBlueError
-from ._stream import Body
+from ._stream import Body, foreign_transport_error
 
 __all__ = ["AsyncBreezeBlue", "AsyncHistory", "require_asyncio", "run_async"]
 
@@ -65,6 +65,10 @@ async def run_async(
                 answer = exc
             except httpx.InvalidURL as exc:
                 raise unusable_redirect(exc) from exc
+            except Exception as exc:  # an aiohttp error httpx-aiohttp did not translate
+                answer = foreign_transport_error(exc)
+                if answer is None:
+                    raise
         elif isinstance(action, Sleep):
             await sleep(action.seconds)
             answer = None
@@ -81,6 +85,9 @@ async def _read_capped(action: ReadBody) -> bytes:
                 break
     except (httpx.HTTPError, httpx.StreamError):
         pass  # an error body cut short or garbled is still an error; what arrived is enough
+    except Exception as exc:
+        if foreign_transport_error(exc) is None:
+            raise
     finally:
         await action.response.aclose()
     return bytes(body[:MAX_ERROR_BODY])

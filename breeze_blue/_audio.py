@@ -23,8 +23,6 @@ class _AudioBase:
 
     def __init__(self, body: Body) -> None:
         self._body = body
-        # Metadata stays that of the first answer, even after save() resumed with a 206.
-        self._headers = body.headers
         self._history_item_id = body.history_item_id
 
     @property
@@ -34,13 +32,14 @@ class _AudioBase:
 
     @property
     def headers(self) -> httpx.Headers:
-        """All response headers."""
-        return self._headers
+        """All response headers: of the first answer, or of the answer ``save()`` had to
+        start the audio over with (a resume's ``206`` leaves them as they were)."""
+        return self._body.headers
 
     @property
     def content_type(self) -> str | None:
         """The media type, for example ``"audio/mpeg"`` (parameters dropped), or ``None``."""
-        value = self._headers.get("content-type")
+        value = self.headers.get("content-type")
         if not value:
             return None
         return value.split(";", 1)[0].strip().lower() or None
@@ -48,18 +47,18 @@ class _AudioBase:
     @property
     def filename(self) -> str | None:
         """The server's suggested filename from ``content-disposition``, made safe, or ``None``."""
-        return parse_content_disposition(self._headers.get("content-disposition"))
+        return parse_content_disposition(self.headers.get("content-disposition"))
 
     @property
     def api_key_id(self) -> str | None:
         """The public id of the API key that authenticated the request (never the key)."""
-        value: str | None = self._headers.get("x-breeze-api-key-id")
+        value: str | None = self.headers.get("x-breeze-api-key-id")
         return value
 
     @property
     def content_length(self) -> int | None:
         """The body's size in bytes when the server said it, else ``None``."""
-        return content_length(self._headers)
+        return content_length(self.headers)
 
     @property
     def closed(self) -> bool:

@@ -40,7 +40,7 @@ class BaseClient(Generic[HttpT, SleepT]):
         base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_connections: int | None = None,
         http_client: HttpT | None = None,
         allow_insecure_http: bool = False,
         sleep: SleepT | None = None,
@@ -51,6 +51,13 @@ class BaseClient(Generic[HttpT, SleepT]):
                 f"http_client must be an {self._http_class.__module__.split('.')[0]}."
                 f"{self._http_class.__name__}, not {type(http_client).__name__}"
             )
+        if max_connections is not None and http_client is not None:
+            raise ValueError(
+                "max_connections sizes the SDK's own pool, and an http_client brings its own: "
+                "give it limits=httpx.Limits(max_connections=...) instead"
+            )
+        if max_connections is None:
+            max_connections = DEFAULT_MAX_CONNECTIONS
         if isinstance(max_connections, bool) or not isinstance(max_connections, int):
             raise ValueError(f"max_connections must be a whole number, not {max_connections!r}")
         if max_connections < 1:
@@ -69,7 +76,6 @@ class BaseClient(Generic[HttpT, SleepT]):
         )
         self._allow_insecure_http = allow_insecure_http
         self._clock = clock
-        self._max_connections = max_connections
         self._sleep: SleepT = (
             sleep if sleep is not None else cast(SleepT, type(self)._default_sleep)
         )
@@ -128,7 +134,6 @@ class BaseClient(Generic[HttpT, SleepT]):
             base_url=pick(base_url, settings.base_url),
             timeout=pick(timeout, settings.timeout),
             max_retries=pick(max_retries, settings.policy.max_retries),
-            max_connections=self._max_connections,
             http_client=self._http,
             allow_insecure_http=pick(allow_insecure_http, self._allow_insecure_http),
             sleep=self._sleep,

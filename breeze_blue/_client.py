@@ -143,8 +143,9 @@ class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):
             ``None`` means 60 s (10 s to connect), or, with ``http_client``, its own.
         max_retries: How often a failed request (connection error, timeout, 408, 429,
             5xx) or a broken download in :func:`save` is tried again. ``0`` turns it off.
-        max_connections: The size of the connection pool (default 20); the pool never
-            opens more, however many threads share the client.
+        max_connections: The size of the SDK's connection pool (default 20); it never
+            opens more, however many threads share the client. Not with ``http_client``,
+            which brings its own pool: set ``limits`` on it instead.
         http_client: Your own ``httpx.Client`` (proxies, custom transports, mocks). The
             SDK uses it as it is: never changes its settings and never closes it.
         allow_insecure_http: Allow sending the key over plain ``http://`` to a host that is

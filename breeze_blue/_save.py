@@ -61,8 +61,9 @@ def save(
     audio's size.
 
     A download that breaks off is picked up again by itself, up to the client's
-    ``max_retries``: from where it stopped when the server supports ranges for this audio
-    (``Accept-Ranges: bytes`` with an ``ETag`` or ``Last-Modified``), else from the start.
+    ``max_retries`` times: from where it stopped when the server supports ranges for this
+    audio (``Accept-Ranges: bytes`` with an ``ETag`` or ``Last-Modified``), else from the
+    start. Each time, the request asking again has the client's retries of its own.
 
     Args:
         audio: An :class:`Audio` from ``download_audio()`` (closed when done), ``bytes``,

@@ -8,6 +8,7 @@ restart a broken download. The ``a``-prefixed twins are the same for asyncio.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "Reopen",
     "arecovering_chunks",
     "astream_body",
+    "foreign_transport_error",
     "recovering_chunks",
     "stream_body",
 ]
@@ -48,7 +50,8 @@ Piece = bytes | bytearray | memoryview | None
 class Body:
     """The not-yet-read body of a download, and how to ask for the same audio again.
 
-    ``headers`` stay those of the first answer, even after a resume was answered ``206``.
+    ``headers`` are those of the answer being read: the first one, even after a resume was
+    answered ``206``, or the one a restart began the audio again with.
     """
 
     def __init__(
@@ -84,6 +87,18 @@ class Body:
             restartable=restartable,
             history_item_id=self.history_item_id,
         )
+
+
+def foreign_transport_error(exc: BaseException) -> httpx.TransportError | None:
+    """An aiohttp error that httpx-aiohttp passed through untranslated, as httpx's own.
+
+    ``None`` for anything else. The result chains nothing: aiohttp's error keeps the
+    request's headers, API key included.
+    """
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is None or not isinstance(exc, aiohttp.ClientError):
+        return None
+    return httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}")
 
 
 def _response(answer: object) -> httpx.Response:
@@ -145,14 +160,21 @@ async def astream_body(
     raw = _raw_ok(response)
     chunks = response.aiter_raw(chunk_size) if raw else response.aiter_bytes(chunk_size)
     received = 0
+    foreign: httpx.TransportError | None = None
     try:
         async for chunk in chunks:
             received += len(chunk)
             yield chunk
     except (httpx.StreamClosed, httpx.RequestError) as exc:
         raise _broken(exc, response, received, expected) from exc
+    except Exception as exc:
+        foreign = foreign_transport_error(exc)
+        if foreign is None:
+            raise
     finally:
         await response.aclose()
+    if foreign is not None:  # raised out here, so aiohttp's error is not its __context__
+        raise _broken(foreign, response, received, expected) from foreign
     _check_complete(response, received, expected)
 
 
@@ -183,8 +205,10 @@ def recovering_chunks(body: Body, *, restartable: bool) -> Iterator[bytes | None
             response.close()
             asked = recovery.ask(0, broken)
         if step == "restart":
-            written = 0
-            yield RESTART
+            body.headers = response.headers  # the audio now saved is this answer's
+            if written:
+                written = 0
+                yield RESTART
 
 
 async def arecovering_chunks(body: Body, *, restartable: bool) -> AsyncIterator[bytes | None]:
@@ -210,5 +234,7 @@ async def arecovering_chunks(body: Body, *, restartable: bool) -> AsyncIterator[
             await response.aclose()
             asked = recovery.ask(0, broken)
         if step == "restart":
-            written = 0
-            yield RESTART
+            body.headers = response.headers
+            if written:
+                written = 0
+                yield RESTART

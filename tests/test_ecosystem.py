@@ -30,6 +30,8 @@ from breeze_blue import (
     BreezeBlue,
     BreezeBlueError,
     NotFoundError,
+    asave,
+    save,
 )
 from breeze_blue.testing import TEST_API_KEY, Ready, ReferenceServer
 
@@ -232,3 +234,30 @@ def test_the_async_client_says_it_needs_asyncio_under_trio(server: ReferenceServ
     assert server.requests == []  # refused before anything was sent
     # A mistake in how the client is used, not a failed request or an answer from the API.
     assert not isinstance(raised[0], APIConnectionError | APIError)
+
+
+def test_asave_says_it_needs_asyncio_under_trio(tmp_path: Path) -> None:
+    async def run() -> None:
+        with pytest.raises(BreezeBlueError, match="asyncio"):
+            await asave(b"ID3", tmp_path / "audio.mp3")
+
+    trio.run(run)
+    assert list(tmp_path.iterdir()) == []  # nothing was written
+
+
+def test_from_trio_the_sync_client_runs_in_a_thread(
+    server: ReferenceServer, tmp_path: Path
+) -> None:
+    # What the README advises under trio: the synchronous client, in a worker thread.
+    server.add(ITEM, Ready(media_type="audio/mpeg", body=AUDIO))
+    destination = tmp_path / "audio.mp3"
+
+    def download() -> Path:
+        with BreezeBlue(api_key=TEST_API_KEY, base_url=server.url) as client:
+            return save(client.history.download_audio(ITEM), destination)
+
+    async def run() -> Path:
+        return await trio.to_thread.run_sync(download)
+
+    assert trio.run(run) == destination
+    assert destination.read_bytes() == AUDIO

@@ -4,10 +4,14 @@ never wrong bytes, never more connections than allowed, whatever serves the requ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import os
+import socket
 import threading
+import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -273,9 +277,9 @@ def test_tasks_never_open_more_than_max_connections(
 
     async def run() -> None:
         http = BACKENDS[backend](3)
-        async with AsyncBreezeBlue(
-            api_key=TEST_API_KEY, base_url=reference.url, max_connections=3, http_client=http
-        ) as client:
+        # The SDK's own pool takes max_connections; a client brought along, its limits.
+        limit: dict[str, Any] = {"http_client": http} if http else {"max_connections": 3}
+        async with AsyncBreezeBlue(api_key=TEST_API_KEY, base_url=reference.url, **limit) as client:
 
             async def one(item_id: str) -> None:
                 audio = await client.history.download_audio(item_id)
@@ -364,9 +368,8 @@ def test_eight_threads_share_one_client_and_every_body_is_right(
     other_errors: list[BaseException] = []
     limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
     http = None if breaking is None else httpx.Client(transport=EveryNthBreaks(breaking, limits))
-    with BreezeBlue(
-        api_key=TEST_API_KEY, base_url=reference.url, max_connections=4, http_client=http
-    ) as client:
+    limit: dict[str, Any] = {"http_client": http} if http else {"max_connections": 4}
+    with BreezeBlue(api_key=TEST_API_KEY, base_url=reference.url, **limit) as client:
 
         def work(number: int) -> None:
             folder = tmp_path / f"t{number}"
@@ -413,3 +416,164 @@ def test_eight_threads_share_one_client_and_every_body_is_right(
     saved = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(saved) == 8 * 25
     assert not [p for p in saved if p.name.endswith(".part")]
+
+
+# -- A malformed answer, whatever the backend ----------------------------------------------
+
+
+class GarbageServer:
+    """A loopback server that answers every request with a malformed HTTP response."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self.requests = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                self.requests += 1
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nxxxx")
+
+    def close(self) -> None:
+        self._socket.close()
+        self._thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("backend", ["sync", "httpx", "aiohttp"])
+def test_a_malformed_answer_is_a_typed_error_without_the_key(backend: str) -> None:
+    from .test_faults import key_sightings  # noqa: PLC0415 (the fault suite's key search)
+
+    server = GarbageServer()
+    raised: BaseException | None = None
+    try:
+        if backend == "sync":
+            with BreezeBlue(api_key=TEST_API_KEY, base_url=server.url, max_retries=1) as client:
+                try:
+                    client.history.download_audio("hist_x")
+                except Exception as exc:
+                    raised = exc
+        else:
+
+            async def run() -> None:
+                nonlocal raised
+                http = DefaultAioHttpClient() if backend == "aiohttp" else None
+                async with AsyncBreezeBlue(
+                    api_key=TEST_API_KEY, base_url=server.url, max_retries=1, http_client=http
+                ) as client:
+                    try:
+                        await client.history.download_audio("hist_x")
+                    except Exception as exc:
+                        raised = exc
+
+            asyncio.run(run())
+    finally:
+        server.close()
+    assert isinstance(raised, APIConnectionError), repr(raised)
+    assert key_sightings(raised) == []
+    assert server.requests >= 2  # retried as any failed connection is
+
+
+# -- Options that cannot apply -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind_", ["sync", "async"])
+def test_max_connections_with_a_callers_client_is_refused(kind_: str) -> None:
+    # The caller's client has its own pool: a limit the SDK could not apply is an error.
+    if kind_ == "sync":
+        with pytest.raises(ValueError, match="max_connections"):
+            BreezeBlue(api_key=TEST_API_KEY, max_connections=2, http_client=httpx.Client())
+    else:
+        with pytest.raises(ValueError, match="limits"):
+            AsyncBreezeBlue(
+                api_key=TEST_API_KEY, max_connections=2, http_client=httpx.AsyncClient()
+            )
+
+
+# -- Picking up: the edges -----------------------------------------------------------------
+
+
+def test_a_plain_writer_is_retried_when_nothing_was_written(reference: ReferenceServer) -> None:
+    reference.inject(PLAIN, Drop(after=0))
+    writer = PlainWriter()
+    with make_client("sync", reference) as client:
+        save(client.history.download_audio(PLAIN), writer)
+    assert hashlib.sha256(writer.data).hexdigest() == sha256_of_item(reference, PLAIN)
+    assert len(reference.requests) == 2
+
+
+def test_a_restart_answered_with_a_206_of_the_whole_audio_is_the_audio(
+    reference: ReferenceServer, tmp_path: Path, kind: str
+) -> None:
+    reference.inject(PLAIN, Drop(after=100_000), PartialContent(start=0))
+    client = make_client(kind, reference)
+    destination = tmp_path / "audio.bin"
+    try:
+        fetch(kind, client, PLAIN, dest=destination)
+    finally:
+        close(kind, client)
+    assert hashlib.sha256(destination.read_bytes()).hexdigest() == sha256_of_item(reference, PLAIN)
+    assert len(reference.requests) == 2
+
+
+def test_after_a_restart_the_audio_describes_what_was_saved(reference: ReferenceServer) -> None:
+    reference.inject(RANGED, Drop(after=100_000), ChangeValidator())
+    with make_client("sync", reference) as client:
+        audio = client.history.download_audio(RANGED)
+        first = audio.headers["etag"]
+        save(audio, io.BytesIO())
+    assert audio.headers["etag"] != first
+    assert audio.headers["etag"].endswith('-changed"')
+
+
+def test_the_key_is_not_in_a_tracebacks_locals(reference: ReferenceServer) -> None:
+    with (
+        make_client("sync", reference) as client,
+        pytest.raises(ValueError, match="not a valid") as raised,
+    ):
+        client.history.download_audio("..")
+    shown = "".join(
+        traceback.TracebackException.from_exception(raised.value, capture_locals=True).format()
+    )
+    assert "history_item_id" in shown
+    assert TEST_API_KEY not in shown
+
+
+# -- asave() cancelled while a worker thread writes ----------------------------------------
+
+
+def test_a_cancelled_asave_leaves_no_file_and_no_write_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+    writes_after_cancel: list[int] = []
+    cancelled = threading.Event()
+
+    def slow_write(fd: int, data: Any) -> int:
+        time.sleep(0.2)  # a slow disk
+        if cancelled.is_set():
+            writes_after_cancel.append(fd)
+        return real_write(fd, data)
+
+    monkeypatch.setattr("breeze_blue._files.sinks.os.write", slow_write)
+    destination = tmp_path / "audio.mp3"
+
+    async def run() -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await asave(b"AUDIO" * 1000, destination)
+        cancelled.set()
+
+    descriptors = len(os.listdir("/proc/self/fd"))
+    asyncio.run(run())
+    time.sleep(0.5)  # a thread still writing would write now
+    assert writes_after_cancel == []
+    assert os.listdir(tmp_path) == []
+    assert len(os.listdir("/proc/self/fd")) <= descriptors

@@ -45,7 +45,7 @@ EXPORTED = [
 CLIENT_INIT = (
     "(self, api_key: 'str | None' = None, *, base_url: 'str | httpx.URL | None' = None, "
     "timeout: 'float | httpx.Timeout | None' = None, max_retries: 'int' = 2, "
-    "max_connections: 'int' = 20, http_client: 'HttpT | None' = None, "
+    "max_connections: 'int | None' = None, http_client: 'HttpT | None' = None, "
     "allow_insecure_http: 'bool' = False, sleep: 'SleepT | None' = None, "
     "clock: 'Callable[[], float] | None' = None) -> 'None'"
 )

@@ -29,7 +29,13 @@ from .._errors import (
 from .._logging import log_request, log_response, logger
 from .envelope import parse_error
 from .parsing import parse_content_range, parse_retry_after
-from .request import API_KEY_HEADER, RequestBuilder, build_request, redact
+from .request import (
+    API_KEY_HEADER,
+    RequestBuilder,
+    build_request,
+    redact,
+    validate_history_item_id,
+)
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -82,7 +88,7 @@ class Settings:
     """Everything a download needs from its client, frozen so copies can share a pool."""
 
     base_url: httpx.URL
-    api_key: str = field(repr=False)  # never in a repr, a traceback's locals or a log
+    api_key: str = field(repr=False)  # never in a repr (nor a traceback's locals) or a log
     headers: Mapping[str, str]
     timeout: httpx.Timeout | None
     policy: RetryPolicy
@@ -197,6 +203,8 @@ def download_flow(
         raise TypeError(f"wait_timeout must be a number of seconds, not {wait_timeout!r}")
     if not wait_timeout >= 0:
         raise ValueError(f"wait_timeout must be a number of seconds >= 0, not {wait_timeout!r}")
+    # Checked before any request, or any headers holding the key, exists.
+    validate_history_item_id(history_item_id)
     started = settings.clock()
     retries = polls = redirects = 0
     request = _first_request(build, settings, history_item_id, extra_headers)

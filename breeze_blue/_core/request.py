@@ -96,10 +96,11 @@ def redact(request: httpx.Request) -> httpx.Request:
 
 
 def hide_key(error: BaseException) -> None:
-    """Replace the request on every httpx error chained to ``error`` with a redacted copy.
+    """Redact the key from every request kept on an error chained to ``error``.
 
-    httpx keeps the request it failed on, API key included, on its exceptions; ours chain
-    them as ``__cause__``, where a traceback printer or error tracker would find the key.
+    httpx keeps the request it failed on, API key included, on its exceptions (aiohttp
+    keeps its headers in ``request_info``); ours chain them as ``__cause__``, where a
+    traceback printer or error tracker would find the key.
     """
     seen: set[int] = set()
     todo: list[BaseException | None] = [error]
@@ -115,4 +116,20 @@ def hide_key(error: BaseException) -> None:
                 original = None
             if original is not None and API_KEY_HEADER in original.headers:
                 exc.request = redact(original)
+        _redact_request_info(exc)
         todo += [exc.__cause__, exc.__context__]
+
+
+def _redact_request_info(exc: BaseException) -> None:
+    # aiohttp's errors (under DefaultAioHttpClient) keep the request's headers on a
+    # `request_info` named tuple; replaced, never imported for, so aiohttp stays optional.
+    info: Any = getattr(exc, "request_info", None)
+    headers = getattr(info, "headers", None)
+    if headers is None or not hasattr(info, "_replace"):
+        return
+    if any(name.lower() == API_KEY_HEADER for name in headers):
+        safe = {
+            name: "[redacted]" if name.lower() == API_KEY_HEADER else value
+            for name, value in headers.items()
+        }
+        exc.request_info = info._replace(headers=safe)  # type: ignore[attr-defined]

@@ -92,7 +92,7 @@ class Recovery:
         destination that cannot start over is not asked for the whole audio at all.
         """
         asked = resume_headers(self._original, written)
-        if self.retries >= self._max_retries or not (asked or self._restartable):
+        if self.retries >= self._max_retries or not (asked or self._restartable or not written):
             raise broken  # spent, or only starting over could help and it cannot
         self.retries += 1
         return asked
@@ -100,14 +100,21 @@ class Recovery:
     def judge(
         self, asked: dict[str, str], response: httpx.Response, written: int, broken: Exception
     ) -> Step:
-        """What the answer to :meth:`ask`'s headers means; raises ``broken`` to give up."""
+        """What the answer to :meth:`ask`'s headers means; raises ``broken`` to give up.
+
+        After a ``"restart"``, the answer's headers are the original the next break is
+        resumed against.
+        """
         if asked and continues(self._original, response, written):
             logger.info("resuming %s at byte %d", self._id, written)
             return "resume"
-        if not self._restartable:
+        if written and not self._restartable:
             raise broken
-        if response.status_code == 200:
+        # Asked for the whole audio, the answer is the whole audio: download_flow never
+        # returns a part for a request without Range.
+        if response.status_code == 200 or not asked:
             logger.info("restarting %s from the first byte", self._id)
+            self._original = response.headers  # later resumes continue this version
             return "restart"
         # A 206 that does not continue our copy: the server ignored If-Range and the audio
         # changed, or it sent another part. Only the whole audio can help now.

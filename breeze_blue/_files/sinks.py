@@ -17,8 +17,8 @@ _GATHER = 1024 * 1024
 # A helper thread makes what was written so far durable (fdatasync) while the download
 # goes on, so the disk works alongside the network and the final fsync finds little left.
 # The first sync comes early, so a file of a few MiB overlaps too; the step then doubles up
-# to a ceiling, so a long file is not synced ever more often. (A hint to the kernel,
-# posix_fadvise, from the download thread left most of the work to the final fsync.)
+# to a ceiling, so a long file is not synced ever more often. A thread, because a hint to
+# the kernel (posix_fadvise) from the download thread left most of the work to the end.
 _FIRST_SYNC = 1024 * 1024
 _SYNC_STEP = 8 * 1024 * 1024
 # Writes handed to a writer thread (ThreadedSink, asave) go in batches of about this size.
