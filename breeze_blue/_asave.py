@@ -14,7 +14,7 @@ from typing import TypeVar, cast, overload
 from ._async_client import require_asyncio
 from ._audio import AsyncAudio, body_of
 from ._files.atomic import AtomicFile
-from ._files.sinks import BatchWriter, FileSink, ObjectSink, Sink
+from ._files.sinks import BatchWriter, FileSink, ObjectSink
 from ._save import Progress, Writable, checked_chunk, chunks_of, destination_for, is_file_object
 from ._stream import RESTART, Piece, arecovering_chunks
 
@@ -53,7 +53,7 @@ async def asave(
     require_asyncio("asave()")
     try:
         if is_file_object(path):
-            sink: Sink = ObjectSink(cast(Writable, path))
+            sink = ObjectSink(cast(Writable, path))
             await _afill(audio, sink, progress)
             await _in_thread(sink.finish)
             return None
@@ -79,7 +79,7 @@ async def asave(
     return destination
 
 
-async def _pieces(audio: AsyncAudioSource, sink: Sink) -> AsyncIterator[Piece]:
+async def _pieces(audio: AsyncAudioSource, sink: FileSink | ObjectSink) -> AsyncIterator[Piece]:
     """What to write, in order; ``RESTART`` when the sink must start over."""
     if isinstance(audio, AsyncAudio):
         async for piece in arecovering_chunks(body_of(audio), restartable=sink.restartable):
@@ -92,7 +92,9 @@ async def _pieces(audio: AsyncAudioSource, sink: Sink) -> AsyncIterator[Piece]:
             yield checked_chunk(chunk)
 
 
-async def _afill(audio: AsyncAudioSource, sink: Sink, progress: Progress | None) -> None:
+async def _afill(
+    audio: AsyncAudioSource, sink: FileSink | ObjectSink, progress: Progress | None
+) -> None:
     # Writes go to a thread of the writer's own while the loop reads on; at most a few
     # batches wait, so memory stays flat however slow the disk.
     writer = BatchWriter(sink)

@@ -552,17 +552,25 @@ def test_the_key_is_not_in_a_tracebacks_locals(reference: ReferenceServer) -> No
 def test_a_cancelled_asave_leaves_no_file_and_no_write_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_write = os.write
+    real_write, real_writev = os.write, os.writev
     writes_after_cancel: list[int] = []
     cancelled = threading.Event()
 
-    def slow_write(fd: int, data: Any) -> int:
+    def slowly(fd: int) -> None:
         time.sleep(0.2)  # a slow disk
         if cancelled.is_set():
             writes_after_cancel.append(fd)
+
+    def slow_write(fd: int, data: Any) -> int:
+        slowly(fd)
         return real_write(fd, data)
 
+    def slow_writev(fd: int, buffers: Any) -> int:
+        slowly(fd)
+        return real_writev(fd, buffers)
+
     monkeypatch.setattr("breeze_blue._files.sinks.os.write", slow_write)
+    monkeypatch.setattr("breeze_blue._files.sinks.os.writev", slow_writev)
     destination = tmp_path / "audio.mp3"
 
     async def run() -> None:

@@ -514,3 +514,28 @@ def test_long_but_valid_names_can_be_saved(tmp_path: Path, name: str) -> None:
 
     assert result.read_bytes() == b"data"
     assert listing(tmp_path) == {name}
+
+
+def test_a_batch_is_written_whole_however_little_each_writev_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from breeze_blue._files.sinks import FileSink  # noqa: PLC0415
+
+    real_writev = os.writev
+    calls: list[int] = []
+
+    def stingy(fd: int, buffers: list[memoryview]) -> int:
+        calls.append(len(buffers))
+        first = bytes(buffers[0])[:7]  # a short write, cut inside the first buffer
+        return real_writev(fd, [first])
+
+    monkeypatch.setattr("breeze_blue._files.sinks.os.writev", stingy)
+    chunks = [b"alpha-", b"", b"bravo-charlie-", b"d", b"echo" * 5]
+    path = tmp_path / "out.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        FileSink(fd).write_batch(chunks)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"".join(chunks)
+    assert calls[0] == 4  # the empty chunk is no buffer
