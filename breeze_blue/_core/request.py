@@ -31,7 +31,7 @@ class RequestBuilder(Protocol):
     def __call__(
         self,
         method: str,
-        url: httpx.URL,
+        url: httpx.URL | str,
         *,
         headers: httpx.Headers | dict[str, str],
         timeout: Any,
@@ -76,9 +76,9 @@ def build_request(
 ) -> httpx.Request:
     """The download request for ``history_item_id`` (validated first), ready to send."""
     validate_history_item_id(history_item_id)
-    # Join the raw, already-encoded path so the encoded `/` (%2F) in an id stays encoded.
-    raw_path = base_url.raw_path.rstrip(b"/") + audio_path(history_item_id).encode("ascii")
-    url = base_url.copy_with(raw_path=raw_path)
+    # The path is already encoded (an id's `/` is %2F, and stays so): joined as text, the
+    # URL is parsed once, by httpx, as a plain httpx user's would be.
+    url = str(base_url).rstrip("/") + audio_path(history_item_id)
     return build(
         "GET",
         url,
