@@ -80,6 +80,21 @@ def close(kind: str, client: Any) -> None:
         client.close()
 
 
+def download(
+    kind: str, server: ReferenceServer, item_id: str, dest: Path | None = None, **options: Any
+) -> bytes | Path | None:
+    """Save ``item_id`` to ``dest`` (or read it) with a new client of ``kind``, then close it."""
+    client = make_client(kind, server, **options)
+    try:
+        return fetch(kind, client, item_id, dest=dest)
+    finally:
+        close(kind, client)
+
+
+def is_whole(server: ReferenceServer, item_id: str, data: bytes) -> bool:
+    return hashlib.sha256(data).hexdigest() == sha256_of_item(server, item_id)
+
+
 # -- A 206 to a request for the whole audio ----------------------------------------------
 
 
@@ -88,15 +103,9 @@ def test_a_part_sent_for_the_whole_audio_is_asked_for_again(
     reference: ReferenceServer, tmp_path: Path, kind: str, item_id: str
 ) -> None:
     reference.inject(item_id, PartialContent(start=1000))
-    client = make_client(kind, reference)
     destination = tmp_path / "audio.bin"
-    try:
-        fetch(kind, client, item_id, dest=destination)
-    finally:
-        close(kind, client)
-    assert hashlib.sha256(destination.read_bytes()).hexdigest() == sha256_of_item(
-        reference, item_id
-    )
+    download(kind, reference, item_id, destination)
+    assert is_whole(reference, item_id, destination.read_bytes())
     assert len(reference.requests) == 2
     assert [r.headers.get("range") for r in reference.requests] == [None, None]
 
@@ -124,13 +133,9 @@ def test_a_206_whose_one_part_is_the_whole_audio_is_the_audio(
     reference: ReferenceServer, kind: str
 ) -> None:
     reference.inject(PLAIN, PartialContent(start=0))
-    client = make_client(kind, reference)
-    try:
-        body = fetch(kind, client, PLAIN)
-    finally:
-        close(kind, client)
+    body = download(kind, reference, PLAIN)
     assert isinstance(body, bytes)
-    assert hashlib.sha256(body).hexdigest() == sha256_of_item(reference, PLAIN)
+    assert is_whole(reference, PLAIN, body)
     assert len(reference.requests) == 1
 
 
@@ -142,13 +147,9 @@ def test_a_resume_answered_with_a_changed_audio_starts_over(
 ) -> None:
     # The server ignores If-Range: it sends the part asked for, of the new version.
     reference.inject(RANGED, Drop(after=300_000), ChangeValidator(ignore_if_range=True))
-    client = make_client(kind, reference)
     destination = tmp_path / "audio.bin"
-    try:
-        fetch(kind, client, RANGED, dest=destination)
-    finally:
-        close(kind, client)
-    assert hashlib.sha256(destination.read_bytes()).hexdigest() == sha256_of_item(reference, RANGED)
+    download(kind, reference, RANGED, destination)
+    assert is_whole(reference, RANGED, destination.read_bytes())
     ranges = [r.headers.get("range") for r in reference.requests]
     assert ranges == [None, "bytes=300000-", None]
 
@@ -513,13 +514,9 @@ def test_a_restart_answered_with_a_206_of_the_whole_audio_is_the_audio(
     reference: ReferenceServer, tmp_path: Path, kind: str
 ) -> None:
     reference.inject(PLAIN, Drop(after=100_000), PartialContent(start=0))
-    client = make_client(kind, reference)
     destination = tmp_path / "audio.bin"
-    try:
-        fetch(kind, client, PLAIN, dest=destination)
-    finally:
-        close(kind, client)
-    assert hashlib.sha256(destination.read_bytes()).hexdigest() == sha256_of_item(reference, PLAIN)
+    download(kind, reference, PLAIN, destination)
+    assert is_whole(reference, PLAIN, destination.read_bytes())
     assert len(reference.requests) == 2
 
 
