@@ -85,6 +85,8 @@ WITH_NODE  := PATH="$(abspath $(BIN)):$$PATH"
 NPM_BIN    := node_modules/.bin
 # No telemetry, no update notice: nothing leaves the machine, and the output stays quiet.
 REDOCLY    := $(WITH_NODE) REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NPM_BIN)/redocly
+# Spectral sends nothing at run time; its install-time analytics (@scarf/scarf) are off in package.json.
+SPECTRAL   := $(WITH_NODE) $(NPM_BIN)/spectral
 TS_EXAMPLE := examples/typescript
 TS_TYPES   := $(TS_EXAMPLE)/api.ts
 DOCS_PAGE  := docs/index.html
@@ -95,9 +97,11 @@ $(NODE_STAMP): package.json package-lock.json $(STAMP)
 	$(WITH_NODE) npm ci --no-audit --no-fund
 	touch $@
 
-## Redocly lint, recommended rules raised to errors (redocly.yaml): zero errors, zero warnings.
+## Redocly lint, recommended rules raised to errors (redocly.yaml), and Spectral lint, every
+## spectral:oas rule (.spectral.yaml), warnings failing: zero errors, zero warnings from both.
 spec-lint: $(NODE_STAMP)
 	$(REDOCLY) lint openapi.yaml
+	$(SPECTRAL) lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn --quiet
 
 ## TypeScript types generated from the spec at test time (git-ignored), then the example
 ## under examples/typescript/ type-checked against them: a spec change that breaks it fails.
