@@ -12,7 +12,7 @@ GENERATE = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate
 	--path openapi.yaml --config generator-config.yaml --meta none --fail-on-warning \
 	--custom-template-path templates
 
-.PHONY: install generate check-generated spec cassettes lint format typecheck test demo bench clean node-install spec-lint ts-check docs browser
+.PHONY: ts-demo install generate check-generated spec cassettes lint format typecheck test demo bench clean node-install spec-lint ts-check docs browser
 
 install: $(STAMP)
 
@@ -73,7 +73,7 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache downloads node_modules \
-	  docs/index.html docs/reference-page.png $(TS_EXAMPLE)/api.ts
+	  docs/index.html docs/reference-page.png $(TS_EXAMPLE)/api.ts $(TS_EXAMPLE)/build
 
 ## ---- The spec as a shared product: Node tools pinned in package.json + package-lock.json ----
 ## `npm ci` installs exactly the lock file from the npm registry; the stamp (like the venv's)
@@ -111,6 +111,15 @@ $(TS_TYPES): openapi.yaml redocly.yaml $(NODE_STAMP)
 
 ts-check: $(TS_TYPES)
 	$(WITH_NODE) $(NPM_BIN)/tsc --noEmit -p $(TS_EXAMPLE)
+
+## The TypeScript example compiled and run against the bundled reference server: one JSON
+## line per item (examples/typescript/README.md; tests/test_spec.py runs exactly this).
+TS_BUILD := $(TS_EXAMPLE)/build
+TS_DEMO_IDS ?= hist_01haudio hist_pcm hist_missing hist_running hist_invalid
+ts-demo: $(TS_TYPES)
+	$(WITH_NODE) $(NPM_BIN)/tsc -p $(TS_EXAMPLE) --noEmit false --outDir $(TS_BUILD)
+	echo '{"type": "module"}' > $(TS_BUILD)/package.json
+	$(WITH_NODE) $(BIN)/python $(TS_EXAMPLE)/demo.py $(TS_BUILD)/main.js $(TS_DEMO_IDS)
 
 ## The API reference: the spec rendered to one self-contained HTML page (git-ignored).
 docs: $(DOCS_PAGE)
