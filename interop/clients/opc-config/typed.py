@@ -1,0 +1,5 @@
+from client.models.error_envelope import ErrorEnvelope
+
+
+def code(e: ErrorEnvelope) -> str:
+    return e.error.code
