@@ -368,6 +368,11 @@ def javac(outdir: Path) -> list[list[str]]:
              "-cp", java_classpath(), *sources, str(outdir / "Main.java")]]
 
 
+def javac_typed(outdir: Path) -> list[list[str]]:
+    return [["javac", "-nowarn", "-d", str(outdir / "typed-classes"),
+             "-cp", f"{outdir / 'classes'}:{java_classpath()}", str(outdir / "Typed.java")]]
+
+
 def java_main(outdir: Path) -> list[str]:
     return ["java", "-cp", f"{outdir / 'classes'}:{java_classpath()}", "Main"]
 
@@ -462,7 +467,7 @@ def generators() -> list[Generator]:
                 spec, out, "java", "library=native", "openApiNullable=false",
                 "useJakartaEe=true", "invokerPackage=bb", "apiPackage=bb.api",
                 "modelPackage=bb.model", "hideGenerationTimestamp=true"),
-            javac, java_main, "java-native", OAG_WARN, available=java_available,
+            javac, java_main, "java-native", OAG_WARN, javac_typed, available=java_available,
             setting="`library=native,openApiNullable=false,useJakartaEe=true` (no jackson-databind-nullable here)",
         ),
     ]

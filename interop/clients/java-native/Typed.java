@@ -1,0 +1,5 @@
+class Typed {
+  static String code(bb.model.ErrorEnvelope e) {
+    return e.getError().getCode();
+  }
+}
