@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -55,6 +56,8 @@ ERROR_ITEMS = {
 }
 # Not a default item: an unknown id is the 404.
 MISSING = "hist_does_not_exist"
+sys.path.insert(0, str(HERE))
+from serve import UNKNOWN_CODE, UNKNOWN_ITEM  # noqa: E402
 
 
 def expectations() -> dict:
@@ -69,6 +72,7 @@ def expectations() -> dict:
         }
     errors = {i: {"status": e.status, "code": e.code} for i, e in ERROR_ITEMS.items()}
     errors[MISSING] = {"status": 404, "code": "RESOURCE_NOT_FOUND"}
+    errors[UNKNOWN_ITEM] = {"status": 400, "code": UNKNOWN_CODE, "unknown": True}
     errors = dict(sorted(errors.items(), key=lambda kv: kv[1]["status"]))
     return {
         "downloads": downloads,
@@ -86,7 +90,8 @@ class ReferenceServerProcess:
     def __enter__(self) -> ReferenceServerProcess:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "breeze_blue.testing", "--port", "0"],
+            # serve.py = `python -m breeze_blue.testing --port 0` plus one unknown-code item.
+            [sys.executable, str(HERE / "serve.py")],
             stdout=subprocess.PIPE,
             text=True,
             env=env,
@@ -177,6 +182,7 @@ class Result:
     bytes_right: str = "–"
     errors_typed: str = "–"
     unauth_typed: str = "–"
+    unknown_code: str = "–"
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -202,12 +208,24 @@ def judge_program_output(result: Result, data: dict, expected: dict) -> None:
             return False, f"typed code is {got.get('code')!r}, not {want['code']!r} ({got.get('how', '')})"
         return True, ""
 
-    wrong = []
+    known = {i: w for i, w in expected["errors"].items() if not w.get("unknown")}
     for item_id, want in expected["errors"].items():
+        if want.get("unknown"):
+            got = data.get("errors", {}).get(item_id, {})
+            ok, why = typed(got, want)
+            if ok:
+                result.unknown_code = "yes"
+            elif got.get("code") == want["code"] and got.get("status") == want["status"]:
+                result.unknown_code = "untyped only"
+            else:
+                result.unknown_code = "no"
+                result.notes.append(f"unknown code {want['code']}: {why}")
+    wrong = []
+    for item_id, want in known.items():
         ok, why = typed(data.get("errors", {}).get(item_id, {}), want)
         if not ok:
             wrong.append(f"{want['status']}: {why}")
-    result.errors_typed = "yes" if not wrong else f"no ({len(wrong)}/{len(expected['errors'])})"
+    result.errors_typed = "yes" if not wrong else f"no ({len(wrong)}/{len(known)})"
     if wrong:
         result.notes.append("errors: " + wrong[0])
     ok, why = typed(data.get("unauth", {}), expected["unauth"])
@@ -561,19 +579,25 @@ def row(r: Result) -> str:
     if r.gen.setting:
         notes.append("setting used: " + r.gen.setting)
     cells = [r.gen.name, r.gen.language, r.gen.version, zero_warn, compiled, r.bytes_right,
-             r.errors_typed, r.unauth_typed, "<br>".join(n.replace("|", "\\|") for n in notes)]
+             r.errors_typed, r.unauth_typed, r.unknown_code, "<br>".join(n.replace("|", "\\|") for n in notes)]
     return "| " + " | ".join(cells) + " |"
 
 
 HEADER = (
     "| generator | language | version | accepts spec, 0 warnings | type-checks / compiles "
-    "| bytes right (6 media types) | errors typed (8 statuses) | 401 typed | notes |\n"
-    "|---|---|---|---|---|---|---|---|---|"
+    "| bytes right (6 media types) | errors typed (8 statuses) | 401 typed "
+    "| unknown code `FUTURE_CODE` read | notes |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
 def green(r: Result) -> bool:
     return r.checked and r.bytes_right == "yes" and r.errors_typed == "yes" and r.unauth_typed == "yes"
+
+
+def green_open(r: Result) -> bool:
+    """Green, and an unknown code is still read as a typed string (the open set holds)."""
+    return green(r) and r.unknown_code == "yes"
 
 
 def main() -> int:
@@ -591,6 +615,8 @@ def main() -> int:
     expected_file = OUT / "expected.json"
     expected_file.write_text(json.dumps(expected, indent=1))
 
+    # A terminated run still stops its reference server (the with block's __exit__).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     main_results: list[Result] = []
     variant_results: dict[str, list[Result]] = {}
@@ -627,9 +653,10 @@ def write_doc(results: list[Result], variants: dict[str, list[Result]], elapsed:
     table = "\n".join([HEADER, *map(row, results)])
     variant_tables = {}
     for name, rs in variants.items():
-        variant_tables[name] = (sum(map(green, rs)), len(rs), "\n".join([HEADER, *map(row, rs)]))
+        variant_tables[name] = (sum(map(green, rs)), sum(map(green_open, rs)), len(rs),
+                                "\n".join([HEADER, *map(row, rs)]))
     DOC.write_text(render(table, variant_tables, spec_sha, elapsed,
-                          sum(map(green, results)), len(results)))
+                          sum(map(green, results)), sum(map(green_open, results)), len(results)))
 
 
 if __name__ == "__main__":
