@@ -9,12 +9,21 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "interop.md"
 SHAPES_HEADING = "## Spec shapes tried"
 
 
-def render(table: str, variants: dict[str, tuple[int, int, int, str]], spec_sha: str,
-           elapsed: float, green: int, green_open: int, total: int) -> str:
+def render(
+    table: str,
+    variants: dict[str, tuple[int, int, int, str]],
+    spec_sha: str,
+    elapsed: float,
+    green: int,
+    green_open: int,
+    total: int,
+) -> str:
     if variants:
         parts = [SHAPES_HEADING, "", SHAPES_INTRO, ""]
-        parts.append("| variant (a temporary copy of the spec) | green "
-                     "| green and reads an unknown code |\n|---|---|---|")
+        parts.append(
+            "| variant (a temporary copy of the spec) | green "
+            "| green and reads an unknown code |\n|---|---|---|"
+        )
         parts.append(f"| the current spec | {green}/{total} | {green_open}/{total} |")
         for name, (g, go, n, _) in variants.items():
             parts.append(f"| {name} | {g}/{n} | {go}/{n} |")
@@ -23,8 +32,14 @@ def render(table: str, variants: dict[str, tuple[int, int, int, str]], spec_sha:
         shapes = "\n".join(parts) + "\n"
     else:
         shapes = kept_section()
-    return TEMPLATE.format(table=table, spec_sha=spec_sha, elapsed=f"{elapsed:.0f}",
-                           green=green, total=total, shapes=shapes)
+    return TEMPLATE.format(
+        table=table,
+        spec_sha=spec_sha,
+        elapsed=f"{elapsed:.0f}",
+        green=green,
+        total=total,
+        shapes=shapes,
+    )
 
 
 def kept_section() -> str:
@@ -125,7 +140,7 @@ Written by hand from the logs in `interop/out/*/log.txt` and the variants below;
 
 ## Fast subset for `make test`
 
-Each row takes 3–8 s once installed; the cost is the installs (npm ci of ~270 packages,
+Each row takes 3 to 8 s once installed; the cost is the installs (npm ci of ~270 packages,
 the 30 MB generator jar). A subset that needs no Java and no extra npm packages beyond the
 root `package.json` is openapi-typescript + openapi-fetch (already `make ts-check`) and
 openapi-python-client with the shipped config (already `make check-generated`): running

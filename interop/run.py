@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import os
 import re
@@ -26,7 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
+NONE = "\u2013"  # an en dash: the table's empty cell
 ROOT = HERE.parent
 SPEC = ROOT / "openapi.yaml"
 OUT = HERE / "out"
@@ -43,6 +47,8 @@ GENERATOR_JAR = next(
 JAKARTA_ANNOTATION_JAR = Path("/usr/share/java/jakarta-annotation-api.jar")
 
 sys.path.insert(0, str(ROOT))
+from _doc import render  # noqa: E402 - the prose around the tables
+
 from breeze_blue.testing import AUDIO_MEDIA_TYPES, ErrorReply, Ready, default_items  # noqa: E402
 
 # ---- what every client program must get right ------------------------------------------
@@ -138,11 +144,12 @@ class Step:
     output: str
 
 
-def run(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None,
-        timeout: float = 300) -> Step:
+def run(
+    cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> Step:
     start = time.monotonic()
     try:
-        proc = subprocess.run(
+        proc = subprocess.run(  # noqa: PLW1510 - the exit code is read below
             cmd, cwd=cwd, env=env or node_env(), capture_output=True, text=True, timeout=timeout
         )
         output = proc.stdout + proc.stderr
@@ -179,10 +186,10 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     checked: bool = False
     check_output: str = ""
-    bytes_right: str = "–"
-    errors_typed: str = "–"
-    unauth_typed: str = "–"
-    unknown_code: str = "–"
+    bytes_right: str = NONE
+    errors_typed: str = NONE
+    unauth_typed: str = NONE
+    unknown_code: str = NONE
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -205,7 +212,10 @@ def judge_program_output(result: Result, data: dict, expected: dict) -> None:
         if not got.get("typed"):
             return False, f"code only untyped ({got.get('how', '')})"
         if got.get("code") != want["code"]:
-            return False, f"typed code is {got.get('code')!r}, not {want['code']!r} ({got.get('how', '')})"
+            return (
+                False,
+                f"typed code is {got.get('code')!r}, not {want['code']!r} ({got.get('how', '')})",
+            )
         return True, ""
 
     known = {i: w for i, w in expected["errors"].items() if not w.get("unknown")}
@@ -242,8 +252,14 @@ def describe_bytes(got: dict, want: dict) -> str:
     return f"{got.get('length')} bytes ({got.get('kind', '?')}), want {want['length']}"
 
 
-def run_generator(gen: Generator, spec: Path, variant: str, server: ReferenceServerProcess,
-                  expected: dict, expected_file: Path) -> Result:
+def run_generator(
+    gen: Generator,
+    spec: Path,
+    variant: str,
+    server: ReferenceServerProcess,
+    expected: dict,
+    expected_file: Path,
+) -> Result:
     result = Result(gen, variant)
     start = time.monotonic()
     why_not = gen.available()
@@ -254,7 +270,9 @@ def run_generator(gen: Generator, spec: Path, variant: str, server: ReferenceSer
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.mkdir(parents=True)
     log = outdir / "log.txt"
-    shared = CLIENTS / ("_ts" if gen.language == "TypeScript" else "_py" if gen.language == "Python" else "_java")
+    shared = CLIENTS / (
+        "_ts" if gen.language == "TypeScript" else "_py" if gen.language == "Python" else "_java"
+    )
     if shared.exists():
         shutil.copytree(shared, outdir, dirs_exist_ok=True)
     shutil.copytree(CLIENTS / gen.program, outdir, dirs_exist_ok=True)
@@ -286,8 +304,10 @@ def run_generator(gen: Generator, spec: Path, variant: str, server: ReferenceSer
     static_ok = all(s.ok for s in static)
     if not static_ok:
         first = [ln for s in static for ln in s.output.splitlines() if "error" in ln.lower()]
-        result.notes.append("code not a string in the generated types: "
-                            + (first[0].strip()[:200] if first else "?"))
+        result.notes.append(
+            "code not a string in the generated types: "
+            + (first[0].strip()[:200] if first else "?")
+        )
     env = dict(
         node_env(),
         BREEZE_BASE_URL=server.url,
@@ -322,10 +342,14 @@ def npm_version(package: str) -> str:
 
 
 def pip_version(dist: str) -> str:
-    out = subprocess.run(
-        [str(VENV_BIN / "python"), "-c",
-         f"import importlib.metadata as m; print(m.version({dist!r}))"],
-        capture_output=True, text=True,
+    out = subprocess.run(  # noqa: PLW1510 - "?" on failure
+        [
+            str(VENV_BIN / "python"),
+            "-c",
+            f"import importlib.metadata as m; print(m.version({dist!r}))",
+        ],
+        capture_output=True,
+        text=True,
     )
     return out.stdout.strip() or "?"
 
@@ -342,10 +366,19 @@ def tsx(outdir: Path) -> list[str]:
     return [str(NODE_BIN / "tsx"), "--tsconfig", str(outdir / "tsconfig.json"), "main.ts"]
 
 
-def openapi_generator(spec: Path, outdir: Path, name: str, *props: str,
-                      out_name: str = "client") -> list[list[str]]:
-    cmd = [str(VENV_BIN / "openapi-generator-cli"), "generate", "-g", name, "-i", str(spec),
-           "-o", str(outdir / out_name)]
+def openapi_generator(
+    spec: Path, outdir: Path, name: str, *props: str, out_name: str = "client"
+) -> list[list[str]]:
+    cmd = [
+        str(VENV_BIN / "openapi-generator-cli"),
+        "generate",
+        "-g",
+        name,
+        "-i",
+        str(spec),
+        "-o",
+        str(outdir / out_name),
+    ]
     if props:
         cmd += ["--additional-properties", ",".join(props)]
     return [cmd]
@@ -355,8 +388,19 @@ def mypy(target: str) -> Callable[[Path], list[list[str]]]:
     # The generated package is imported by the program, so mypy reads it too (--follow-imports
     # =silent: its own internal complaints are not ours; the program's use of it is checked).
     def check(outdir: Path) -> list[list[str]]:
-        return [[str(VENV_BIN / "python"), "-m", "mypy", "--no-incremental",
-                 "--cache-dir", "/dev/null", "--follow-imports=silent", target]]
+        return [
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "mypy",
+                "--no-incremental",
+                "--cache-dir",
+                "/dev/null",
+                "--follow-imports=silent",
+                target,
+            ]
+        ]
+
     return check
 
 
@@ -382,13 +426,34 @@ def java_classpath() -> str:
 
 def javac(outdir: Path) -> list[list[str]]:
     sources = sorted(str(p) for p in (outdir / "client" / "src" / "main" / "java").rglob("*.java"))
-    return [["javac", "-nowarn", "-encoding", "UTF-8", "-d", str(outdir / "classes"),
-             "-cp", java_classpath(), *sources, str(outdir / "Main.java")]]
+    return [
+        [
+            "javac",
+            "-nowarn",
+            "-encoding",
+            "UTF-8",
+            "-d",
+            str(outdir / "classes"),
+            "-cp",
+            java_classpath(),
+            *sources,
+            str(outdir / "Main.java"),
+        ]
+    ]
 
 
 def javac_typed(outdir: Path) -> list[list[str]]:
-    return [["javac", "-nowarn", "-d", str(outdir / "typed-classes"),
-             "-cp", f"{outdir / 'classes'}:{java_classpath()}", str(outdir / "Typed.java")]]
+    return [
+        [
+            "javac",
+            "-nowarn",
+            "-d",
+            str(outdir / "typed-classes"),
+            "-cp",
+            f"{outdir / 'classes'}:{java_classpath()}",
+            str(outdir / "Typed.java"),
+        ]
+    ]
 
 
 def java_main(outdir: Path) -> list[str]:
@@ -400,16 +465,29 @@ OPC_CONFIG = ROOT / "generator-config.yaml"
 
 def opc_generate(with_config: bool) -> Callable[[Path, Path], list[list[str]]]:
     def generate(spec: Path, outdir: Path) -> list[list[str]]:
-        cmd = [str(VENV_BIN / "openapi-python-client"), "generate", "--path", str(spec),
-               "--meta", "none", "--output-path", str(outdir / "client")]
+        cmd = [
+            str(VENV_BIN / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(spec),
+            "--meta",
+            "none",
+            "--output-path",
+            str(outdir / "client"),
+        ]
         if not with_config:
             return [cmd]
         # The shipped config, with only the package renamed to the matrix's `client`.
-        prepare = [str(VENV_BIN / "python"), "-c",
-                   "import re,sys; t=open(sys.argv[1]).read(); "
-                   "open('config.yaml','w').write(re.sub(r'(?m)^package_name_override:.*$',"
-                   "'package_name_override: client', t))", str(OPC_CONFIG)]
-        return [prepare, cmd + ["--config", str(outdir / "config.yaml")]]
+        prepare = [
+            str(VENV_BIN / "python"),
+            "-c",
+            "import re,sys; t=open(sys.argv[1]).read(); "
+            "open('config.yaml','w').write(re.sub(r'(?m)^package_name_override:.*$',"
+            "'package_name_override: client', t))",
+            str(OPC_CONFIG),
+        ]
+        return [prepare, [*cmd, "--config", str(outdir / "config.yaml")]]
+
     return generate
 
 
@@ -417,87 +495,201 @@ TS_WARN = re.compile(r"\bwarn(ing)?\b", re.I)
 # openapi-generator's notice "OpenAPI 3.1 support is still in beta" comes with any 3.1
 # spec whatever its shapes: it is not counted (the doc says so).
 OAG_WARN = re.compile(r"\bWARN\b(?!.*3\.1 support is still in beta)")
-OPC_WARN = re.compile(r"^\s*(Warning|WARNING)\b|will be skipped|Unsupported content_type|Cannot parse response")
+OPC_WARN = re.compile(
+    r"^\s*(Warning|WARNING)\b|will be skipped|Unsupported content_type|Cannot parse response"
+)
 
 
 def generators() -> list[Generator]:
-    gens = [
+    return [
         Generator(
-            "openapi-typescript + openapi-fetch", "TypeScript",
+            "openapi-typescript + openapi-fetch",
+            "TypeScript",
             f"{npm_version('openapi-typescript')} / {npm_version('openapi-fetch')}",
-            lambda spec, out: [[str(NODE_BIN / "openapi-typescript"), str(spec),
-                                "--output", str(out / "client" / "api.ts")]],
-            tsc, tsx, "openapi-fetch", TS_WARN, tsc_typed,
-            setting="`parseAs: \"arrayBuffer\"` on the call (openapi-fetch's own option)",
+            lambda spec, out: [
+                [
+                    str(NODE_BIN / "openapi-typescript"),
+                    str(spec),
+                    "--output",
+                    str(out / "client" / "api.ts"),
+                ]
+            ],
+            tsc,
+            tsx,
+            "openapi-fetch",
+            TS_WARN,
+            tsc_typed,
+            setting='`parseAs: "arrayBuffer"` on the call (openapi-fetch\'s own option)',
         ),
         Generator(
-            "@hey-api/openapi-ts", "TypeScript", npm_version("@hey-api/openapi-ts"),
-            lambda spec, out: [[str(NODE_BIN / "openapi-ts"), "-i", str(spec), "-o",
-                                str(out / "client"), "-c", "@hey-api/client-fetch"]],
-            tsc, tsx, "hey-api", TS_WARN, tsc_typed,
+            "@hey-api/openapi-ts",
+            "TypeScript",
+            npm_version("@hey-api/openapi-ts"),
+            lambda spec, out: [
+                [
+                    str(NODE_BIN / "openapi-ts"),
+                    "-i",
+                    str(spec),
+                    "-o",
+                    str(out / "client"),
+                    "-c",
+                    "@hey-api/client-fetch",
+                ]
+            ],
+            tsc,
+            tsx,
+            "hey-api",
+            TS_WARN,
+            tsc_typed,
         ),
         Generator(
-            "orval (axios)", "TypeScript", npm_version("orval"),
-            lambda spec, out: [[str(NODE_BIN / "orval"), "--input", str(spec), "--output",
-                                str(out / "client" / "api.ts"), "--client", "axios"]],
-            tsc, tsx, "orval", TS_WARN, tsc_typed,
-            setting="axios `adapter: \"fetch\"` (Node's default http adapter turns responseType 'blob' into text)",
+            "orval (axios)",
+            "TypeScript",
+            npm_version("orval"),
+            lambda spec, out: [
+                [
+                    str(NODE_BIN / "orval"),
+                    "--input",
+                    str(spec),
+                    "--output",
+                    str(out / "client" / "api.ts"),
+                    "--client",
+                    "axios",
+                ]
+            ],
+            tsc,
+            tsx,
+            "orval",
+            TS_WARN,
+            tsc_typed,
+            setting='axios `adapter: "fetch"` '
+            "(Node's default http adapter turns responseType 'blob' into text)",
         ),
         Generator(
-            "swagger-typescript-api", "TypeScript", npm_version("swagger-typescript-api"),
-            lambda spec, out: [[str(NODE_BIN / "swagger-typescript-api"), "generate", "-p",
-                                str(spec), "-o", str(out / "client"), "-n", "api.ts"]],
-            tsc, tsx, "swagger-typescript-api", TS_WARN, tsc_typed,
-            setting="`format: \"blob\"` passed per call (its RequestParams option)",
+            "swagger-typescript-api",
+            "TypeScript",
+            npm_version("swagger-typescript-api"),
+            lambda spec, out: [
+                [
+                    str(NODE_BIN / "swagger-typescript-api"),
+                    "generate",
+                    "-p",
+                    str(spec),
+                    "-o",
+                    str(out / "client"),
+                    "-n",
+                    "api.ts",
+                ]
+            ],
+            tsc,
+            tsx,
+            "swagger-typescript-api",
+            TS_WARN,
+            tsc_typed,
+            setting='`format: "blob"` passed per call (its RequestParams option)',
         ),
         Generator(
-            "openapi-typescript-codegen", "TypeScript", npm_version("openapi-typescript-codegen"),
-            lambda spec, out: [[str(NODE_BIN / "openapi"), "--input", str(spec), "--output",
-                                str(out / "client"), "--client", "fetch"]],
-            tsc, tsx, "openapi-typescript-codegen", TS_WARN, tsc_typed,
+            "openapi-typescript-codegen",
+            "TypeScript",
+            npm_version("openapi-typescript-codegen"),
+            lambda spec, out: [
+                [
+                    str(NODE_BIN / "openapi"),
+                    "--input",
+                    str(spec),
+                    "--output",
+                    str(out / "client"),
+                    "--client",
+                    "fetch",
+                ]
+            ],
+            tsc,
+            tsx,
+            "openapi-typescript-codegen",
+            TS_WARN,
+            tsc_typed,
         ),
         Generator(
-            "openapi-generator typescript-fetch", "TypeScript",
+            "openapi-generator typescript-fetch",
+            "TypeScript",
             pip_version("openapi-generator-cli"),
             lambda spec, out: openapi_generator(spec, out, "typescript-fetch"),
-            tsc, tsx, "typescript-fetch", OAG_WARN, tsc_typed,
+            tsc,
+            tsx,
+            "typescript-fetch",
+            OAG_WARN,
+            tsc_typed,
         ),
         Generator(
-            "openapi-generator python", "Python", pip_version("openapi-generator-cli"),
+            "openapi-generator python",
+            "Python",
+            pip_version("openapi-generator-cli"),
             lambda spec, out: [
                 *openapi_generator(spec, out, "python", "packageName=client", out_name="project"),
-                ["ln", "-s", "project/client", "client"]],
-            mypy("main.py"), python_main, "oag-python", OAG_WARN, mypy("typed.py"),
+                ["ln", "-s", "project/client", "client"],
+            ],
+            mypy("main.py"),
+            python_main,
+            "oag-python",
+            OAG_WARN,
+            mypy("typed.py"),
         ),
         Generator(
-            "openapi-python-client, repo's generator-config.yaml", "Python",
+            "openapi-python-client, repo's generator-config.yaml",
+            "Python",
             pip_version("openapi-python-client"),
-            opc_generate(True), mypy("main.py"), python_main, "opc-config", OPC_WARN, mypy("typed.py"),
-            setting="the shipped generator-config.yaml (`content_type_overrides` audio/* → octet-stream)",
+            opc_generate(True),
+            mypy("main.py"),
+            python_main,
+            "opc-config",
+            OPC_WARN,
+            mypy("typed.py"),
+            setting="the shipped generator-config.yaml "
+            "(`content_type_overrides` audio/* \u2192 octet-stream)",
         ),
         Generator(
-            "openapi-python-client, no config", "Python", pip_version("openapi-python-client"),
-            opc_generate(False), mypy("main.py"), python_main, "opc-plain", OPC_WARN, mypy("typed.py"),
+            "openapi-python-client, no config",
+            "Python",
+            pip_version("openapi-python-client"),
+            opc_generate(False),
+            mypy("main.py"),
+            python_main,
+            "opc-plain",
+            OPC_WARN,
+            mypy("typed.py"),
         ),
         Generator(
-            "openapi-generator java native", "Java", pip_version("openapi-generator-cli"),
+            "openapi-generator java native",
+            "Java",
+            pip_version("openapi-generator-cli"),
             lambda spec, out: openapi_generator(
-                spec, out, "java", "library=native", "openApiNullable=false",
-                "useJakartaEe=true", "invokerPackage=bb", "apiPackage=bb.api",
-                "modelPackage=bb.model", "hideGenerationTimestamp=true"),
-            javac, java_main, "java-native", OAG_WARN, javac_typed, available=java_available,
-            setting="`library=native,openApiNullable=false,useJakartaEe=true` (no jackson-databind-nullable here)",
+                spec,
+                out,
+                "java",
+                "library=native",
+                "openApiNullable=false",
+                "useJakartaEe=true",
+                "invokerPackage=bb",
+                "apiPackage=bb.api",
+                "modelPackage=bb.model",
+                "hideGenerationTimestamp=true",
+            ),
+            javac,
+            java_main,
+            "java-native",
+            OAG_WARN,
+            javac_typed,
+            available=java_available,
+            setting="`library=native,openApiNullable=false,useJakartaEe=true` "
+            "(no jackson-databind-nullable here)",
         ),
     ]
-    return gens
 
 
 # ---- spec variants (temporary copies; the real spec is never written) ------------------------
 
 
 def load_spec() -> dict:
-    import yaml
-
     return yaml.safe_load(SPEC.read_text())
 
 
@@ -525,7 +717,9 @@ def variant_specs() -> dict[str, Callable[[dict], None]]:
         known = schemas.pop("KnownErrorCode")["enum"]
         schemas["ErrorCode"] = {
             "description": schemas["ErrorCode"]["description"]
-            + " Known codes: " + ", ".join(known) + ".",
+            + " Known codes: "
+            + ", ".join(known)
+            + ".",
             "type": "string",
             "x-known-values": known,
             "examples": [known[3]],
@@ -548,13 +742,13 @@ def variant_specs() -> dict[str, Callable[[dict], None]]:
         "code: plain string + x-known-values": code_plain_string,
         "code: closed enum + documented fallback": code_closed_enum,
         "combined: inline binary + plain-string code": lambda s: (
-            binary_inline(s), code_plain_string(s)),
+            binary_inline(s),
+            code_plain_string(s),
+        ),
     }
 
 
 def write_variant(name: str, change: Callable[[dict], None]) -> Path:
-    import yaml
-
     spec = copy.deepcopy(load_spec())
     change(spec)
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
@@ -568,18 +762,31 @@ def write_variant(name: str, change: Callable[[dict], None]) -> Path:
 
 
 def row(r: Result) -> str:
-    zero_warn = "–" if not r.generated and not r.warnings else (
-        "yes" if not r.warnings else f"no ({len(r.warnings)})")
+    zero_warn = (
+        NONE
+        if not r.generated and not r.warnings
+        else ("yes" if not r.warnings else f"no ({len(r.warnings)})")
+    )
     if not r.generated and r.notes and r.notes[0].startswith("not run"):
-        zero_warn = "–"
-    compiled = "yes" if r.checked else ("no" if r.generated else "–")
+        zero_warn = NONE
+    compiled = "yes" if r.checked else ("no" if r.generated else NONE)
     notes = list(r.notes)
     if r.warnings:
         notes.insert(0, "warning: " + r.warnings[0][:160])
     if r.gen.setting:
         notes.append("setting used: " + r.gen.setting)
-    cells = [r.gen.name, r.gen.language, r.gen.version, zero_warn, compiled, r.bytes_right,
-             r.errors_typed, r.unauth_typed, r.unknown_code, "<br>".join(n.replace("|", "\\|") for n in notes)]
+    cells = [
+        r.gen.name,
+        r.gen.language,
+        r.gen.version,
+        zero_warn,
+        compiled,
+        r.bytes_right,
+        r.errors_typed,
+        r.unauth_typed,
+        r.unknown_code,
+        "<br>".join(n.replace("|", "\\|") for n in notes),
+    ]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -592,7 +799,9 @@ HEADER = (
 
 
 def green(r: Result) -> bool:
-    return r.checked and r.bytes_right == "yes" and r.errors_typed == "yes" and r.unauth_typed == "yes"
+    return (
+        r.checked and r.bytes_right == "yes" and r.errors_typed == "yes" and r.unauth_typed == "yes"
+    )
 
 
 def green_open(r: Result) -> bool:
@@ -602,10 +811,17 @@ def green_open(r: Result) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", action="append", default=[],
-                        help="run generators whose name contains this (repeatable)")
-    parser.add_argument("--variants", action="store_true",
-                        help="also run every generator on each spec shape of variant_specs()")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="run generators whose name contains this (repeatable)",
+    )
+    parser.add_argument(
+        "--variants",
+        action="store_true",
+        help="also run every generator on each spec shape of variant_specs()",
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/interop.md")
     args = parser.parse_args()
 
@@ -645,18 +861,27 @@ def main() -> int:
 
 
 def write_doc(results: list[Result], variants: dict[str, list[Result]], elapsed: float) -> None:
-    import hashlib
-
-    from _doc import render  # the prose around the tables, kept in its own module
-
     spec_sha = hashlib.sha256(SPEC.read_bytes()).hexdigest()[:12]
     table = "\n".join([HEADER, *map(row, results)])
     variant_tables = {}
     for name, rs in variants.items():
-        variant_tables[name] = (sum(map(green, rs)), sum(map(green_open, rs)), len(rs),
-                                "\n".join([HEADER, *map(row, rs)]))
-    DOC.write_text(render(table, variant_tables, spec_sha, elapsed,
-                          sum(map(green, results)), sum(map(green_open, results)), len(results)))
+        variant_tables[name] = (
+            sum(map(green, rs)),
+            sum(map(green_open, rs)),
+            len(rs),
+            "\n".join([HEADER, *map(row, rs)]),
+        )
+    DOC.write_text(
+        render(
+            table,
+            variant_tables,
+            spec_sha,
+            elapsed,
+            sum(map(green, results)),
+            sum(map(green_open, results)),
+            len(results),
+        )
+    )
 
 
 if __name__ == "__main__":

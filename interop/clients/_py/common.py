@@ -16,7 +16,8 @@ from typing import Any, TypedDict
 
 BASE: str = os.environ["BREEZE_BASE_URL"]
 KEY: str = os.environ["BREEZE_API_KEY"]
-EXPECTED: dict[str, Any] = json.loads(open(os.environ["INTEROP_EXPECTED"]).read())
+with open(os.environ["INTEROP_EXPECTED"]) as _f:
+    EXPECTED: dict[str, Any] = json.load(_f)
 
 
 class Outcome(TypedDict):
@@ -55,12 +56,12 @@ def matrix(
     def attempt(f: Callable[[], Any]) -> Any:
         try:
             return f()
-        except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        except Exception as exc:
             return {"fail": f"raised {type(exc).__name__}: {str(exc)[:120]}"}
 
     for item_id in EXPECTED["downloads"]:
-        out["downloads"][item_id] = attempt(lambda: bytes_of(download(item_id)))
+        out["downloads"][item_id] = attempt(lambda i=item_id: bytes_of(download(i)))
     for item_id in EXPECTED["errors"]:
-        out["errors"][item_id] = attempt(lambda: error(item_id, KEY))
+        out["errors"][item_id] = attempt(lambda i=item_id: error(i, KEY))
     out["unauth"] = attempt(lambda: error(EXPECTED["unauth"]["item"], None))
     print(json.dumps(out))

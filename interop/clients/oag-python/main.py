@@ -29,14 +29,27 @@ def error(item_id: str, key: str | None) -> Outcome:
     except ApiException as exc:
         envelope = exc.data
         if not isinstance(envelope, ErrorEnvelope):
-            return {"status": exc.status, "code": None, "typed": False,
-                    "how": f"ApiException.data is {type(envelope).__name__}"}
+            return {
+                "status": exc.status,
+                "code": None,
+                "typed": False,
+                "how": f"ApiException.data is {type(envelope).__name__}",
+            }
         code = envelope.error.code
-        return {"status": exc.status, "code": plain(code), "typed": True,
-                "how": f"exc.data.error.code is {type(code).__name__}"}
+        return {
+            "status": exc.status,
+            "code": plain(code),
+            "typed": True,
+            "how": f"exc.data.error.code is {type(code).__name__}",
+        }
     return {"status": 200, "code": None, "typed": False, "how": "no error"}
 
 
-matrix(download, error, [
-    "urllib3 retries 429/503 after Retry-After by default (up to ~111 s here): Configuration.retries = 0"
-])
+matrix(
+    download,
+    error,
+    [
+        "urllib3 retries 429/503 after Retry-After by default (up to ~111 s here): "
+        "Configuration.retries = 0"
+    ],
+)

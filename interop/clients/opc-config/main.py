@@ -29,10 +29,18 @@ def error(item_id: str, key: str | None) -> Outcome:
     parsed = response.parsed
     if isinstance(parsed, ErrorEnvelope):
         code = parsed.error.code
-        return {"status": int(response.status_code), "code": plain(code), "typed": True,
-                "how": f"response.parsed.error.code is {type(code).__name__}"}
-    return {"status": int(response.status_code), "code": None, "typed": False,
-            "how": f"response.parsed is {type(parsed).__name__}"}
+        return {
+            "status": int(response.status_code),
+            "code": plain(code),
+            "typed": True,
+            "how": f"response.parsed.error.code is {type(code).__name__}",
+        }
+    return {
+        "status": int(response.status_code),
+        "code": None,
+        "typed": False,
+        "how": f"response.parsed is {type(parsed).__name__}",
+    }
 
 
 matrix(download, error)
