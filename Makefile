@@ -12,7 +12,7 @@ GENERATE = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate
 	--path openapi.yaml --config generator-config.yaml --meta none --fail-on-warning \
 	--custom-template-path templates
 
-.PHONY: ts-demo install generate check-generated spec cassettes lint format typecheck test demo bench clean node-install spec-lint ts-check docs browser
+.PHONY: interop ts-demo install generate check-generated spec cassettes lint format typecheck test demo bench clean node-install spec-lint ts-check docs browser
 
 install: $(STAMP)
 
@@ -70,6 +70,11 @@ $(BENCH_STAMP): $(STAMP)
 ## BENCH_ARGS="--quick" for a short run while developing; "--sdk-rev REV" to measure a commit.
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+## Other languages' generators against openapi.yaml (not part of make test): interop/,
+## results in docs/interop.md.
+interop: $(STAMP)
+	$(MAKE) -C interop matrix
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache downloads node_modules \
