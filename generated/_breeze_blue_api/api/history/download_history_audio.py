@@ -135,7 +135,7 @@ def sync_detailed(
         history_item_id (str): History item identifier returned by generation responses or GET
             /v1/history.
         range_ (str | Unset): Ask for part of the audio, as `bytes=START-` or `bytes=START-END`
-            (RFC 9110).
+            (RFC 9110); a value the server cannot use is ignored and the whole audio comes with `200`.
         if_range (str | Unset): The `ETag` or `Last-Modified` value of the copy being resumed.
 
     Raises:
@@ -179,7 +179,7 @@ def sync(
         history_item_id (str): History item identifier returned by generation responses or GET
             /v1/history.
         range_ (str | Unset): Ask for part of the audio, as `bytes=START-` or `bytes=START-END`
-            (RFC 9110).
+            (RFC 9110); a value the server cannot use is ignored and the whole audio comes with `200`.
         if_range (str | Unset): The `ETag` or `Last-Modified` value of the copy being resumed.
 
     Raises:
@@ -218,7 +218,7 @@ async def asyncio_detailed(
         history_item_id (str): History item identifier returned by generation responses or GET
             /v1/history.
         range_ (str | Unset): Ask for part of the audio, as `bytes=START-` or `bytes=START-END`
-            (RFC 9110).
+            (RFC 9110); a value the server cannot use is ignored and the whole audio comes with `200`.
         if_range (str | Unset): The `ETag` or `Last-Modified` value of the copy being resumed.
 
     Raises:
@@ -260,7 +260,7 @@ async def asyncio(
         history_item_id (str): History item identifier returned by generation responses or GET
             /v1/history.
         range_ (str | Unset): Ask for part of the audio, as `bytes=START-` or `bytes=START-END`
-            (RFC 9110).
+            (RFC 9110); a value the server cannot use is ignored and the whole audio comes with `200`.
         if_range (str | Unset): The `ETag` or `Last-Modified` value of the copy being resumed.
 
     Raises:
