@@ -641,7 +641,7 @@ def generators() -> list[Generator]:
             opc_generate(True),
             mypy("main.py"),
             python_main,
-            "opc-config",
+            "opc",  # one program for both: only the generation differs
             OPC_WARN,
             mypy("typed.py"),
             setting="the shipped generator-config.yaml "
@@ -654,7 +654,7 @@ def generators() -> list[Generator]:
             opc_generate(False),
             mypy("main.py"),
             python_main,
-            "opc-plain",
+            "opc",
             OPC_WARN,
             mypy("typed.py"),
         ),
