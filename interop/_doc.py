@@ -147,7 +147,9 @@ root `package.json` is openapi-typescript + openapi-fetch (already `make ts-chec
 openapi-python-client with the shipped config (already `make check-generated`): running
 their programs here against the reference server adds ~7 s. Adding @hey-api/openapi-ts
 and openapi-generator typescript-fetch (JVM start ~2 s) covers the two other client shapes
-for ~10 s more. Not wired into `make test` yet.
+for ~10 s more. `make test` runs the first two (`make interop-fast`, i.e.
+`make -C interop fast`: `run.py --only ... --require-green`), and fails unless both are green
+and still read an unknown code.
 
 {shapes}<!-- end shapes -->
 """

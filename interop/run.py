@@ -823,6 +823,11 @@ def main() -> int:
         help="also run every generator on each spec shape of variant_specs()",
     )
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/interop.md")
+    parser.add_argument(
+        "--require-green",
+        action="store_true",
+        help="exit 1 unless every generator run is green and reads an unknown code",
+    )
     args = parser.parse_args()
 
     gens = [g for g in generators() if not args.only or any(o in g.name for o in args.only)]
@@ -857,6 +862,8 @@ def main() -> int:
     if not args.no_doc and not args.only:
         write_doc(main_results, variant_results, elapsed)
         print(f"wrote {DOC.relative_to(ROOT)}")
+    if args.require_green and not all(map(green_open, main_results)):
+        return 1
     return 0
 
 
