@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -867,6 +868,68 @@ def main() -> int:
     return 0
 
 
+# How a user installs each generator, at the version the matrix pins.
+INSTALLS: dict[str, Callable[[], str]] = {
+    "openapi-typescript + openapi-fetch": lambda: (
+        f"npm install -D openapi-typescript@{npm_version('openapi-typescript')} "
+        f"openapi-fetch@{npm_version('openapi-fetch')}"
+    ),
+    "@hey-api/openapi-ts": lambda: (
+        f"npm install -D @hey-api/openapi-ts@{npm_version('@hey-api/openapi-ts')}"
+    ),
+    "orval (axios)": lambda: (
+        f"npm install -D orval@{npm_version('orval')} axios@{npm_version('axios')}"
+    ),
+    "swagger-typescript-api": lambda: (
+        f"npm install -D swagger-typescript-api@{npm_version('swagger-typescript-api')}"
+    ),
+    "openapi-typescript-codegen": lambda: (
+        f"npm install -D openapi-typescript-codegen@{npm_version('openapi-typescript-codegen')}"
+    ),
+    "openapi-generator": lambda: (
+        f"pip install openapi-generator-cli=={pip_version('openapi-generator-cli')}  # Java 11+"
+    ),
+    "openapi-python-client": lambda: (
+        f"pip install openapi-python-client=={pip_version('openapi-python-client')}"
+    ),
+}
+
+
+def user_commands(gen: Generator) -> list[str]:
+    """The generation commands of ``gen`` as a user types them in their project."""
+    lines = []
+    for cmd in gen.generate(Path("openapi.yaml"), Path(".")):
+        program = Path(cmd[0]).name
+        if program in {"python", "ln"}:
+            continue  # the matrix's own plumbing (renaming the package, linking folders)
+        words = ["npx", program] if cmd[0].startswith(str(NODE_BIN)) else [program]
+        words += ["generator-config.yaml" if arg == "config.yaml" else arg for arg in cmd[1:]]
+        lines.append(shlex.join(words))
+    return lines
+
+
+def commands_section(gens: list[Generator]) -> str:
+    """ "Generate a client in your language": each generator's exact commands."""
+    parts = [
+        "## Generate a client in your language",
+        "",
+        "The commands the matrix runs, as you would type them next to `openapi.yaml` (the",
+        "client lands in `client/`). The settings in the table's notes are part of the",
+        "recipe: the small programs in `interop/clients/` show each in use. For Python,",
+        "`generator-config.yaml` is part of the spec: without it openapi-python-client drops",
+        "the audio responses (see its two rows above).",
+    ]
+    for gen in gens:
+        install = next((f() for key, f in INSTALLS.items() if gen.name.startswith(key)), None)
+        parts += ["", f"### {gen.name}", "", "```sh"]
+        if install:
+            parts.append(install)
+        parts += [*user_commands(gen), "```"]
+        if gen.setting:
+            parts += ["", f"Setting needed: {gen.setting}."]
+    return "\n".join(parts) + "\n"
+
+
 def write_doc(results: list[Result], variants: dict[str, list[Result]], elapsed: float) -> None:
     spec_sha = hashlib.sha256(SPEC.read_bytes()).hexdigest()[:12]
     table = "\n".join([HEADER, *map(row, results)])
@@ -888,6 +951,8 @@ def write_doc(results: list[Result], variants: dict[str, list[Result]], elapsed:
             sum(map(green_open, results)),
             len(results),
         )
+        + "\n"
+        + commands_section([r.gen for r in results])
     )
 
 
