@@ -22,8 +22,8 @@ from ._core.flow import (
     download_flow,
     unusable_redirect,
 )
-from ._errors import BreezeBlueError
-from ._stream import Body, foreign_transport_error
+from ._errors import BreezeBlueError, foreign_transport_error
+from ._stream import Body
 
 __all__ = ["AsyncBreezeBlue", "AsyncHistory", "require_asyncio", "run_async"]
 

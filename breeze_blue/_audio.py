@@ -23,12 +23,11 @@ class _AudioBase:
 
     def __init__(self, body: Body) -> None:
         self._body = body
-        self._history_item_id = body.history_item_id
 
     @property
     def history_item_id(self) -> str:
         """The id this audio was downloaded for."""
-        return self._history_item_id
+        return self._body.history_item_id
 
     @property
     def headers(self) -> httpx.Headers:
@@ -67,7 +66,7 @@ class _AudioBase:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(history_item_id={self._history_item_id!r}, "
+            f"{type(self).__name__}(history_item_id={self.history_item_id!r}, "
             f"content_type={self.content_type!r}, content_length={self.content_length!r})"
         )
 

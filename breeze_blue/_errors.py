@@ -7,6 +7,7 @@ for a code this version does not know; transport failures are :class:`APIConnect
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "connection_error",
     "error_class_for",
     "error_from_response",
+    "foreign_transport_error",
 ]
 
 
@@ -237,6 +239,18 @@ def connection_error(
     if _timed_out(exc):
         return APITimeoutError(f"Request timed out: {exc}", request=request)
     return APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}", request=request)
+
+
+def foreign_transport_error(exc: BaseException) -> httpx.TransportError | None:
+    """An aiohttp error that httpx-aiohttp passed through untranslated, as httpx's own.
+
+    ``None`` for anything else. The result chains nothing: aiohttp's error keeps the
+    request's headers, API key included.
+    """
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is None or not isinstance(exc, aiohttp.ClientError):
+        return None
+    return httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}")
 
 
 def _timed_out(exc: httpx.RequestError) -> bool:

@@ -11,7 +11,7 @@ from typing import Protocol, cast, overload
 from ._audio import AsyncAudio, Audio, body_of
 from ._core.parsing import extension_for, safe_filename
 from ._files.atomic import AtomicFile
-from ._files.sinks import FileSink, ObjectSink, Sink, ThreadedSink
+from ._files.sinks import FileSink, ObjectSink, ThreadedSink
 from ._stream import RESTART, Piece, recovering_chunks
 
 
@@ -121,7 +121,7 @@ def is_file_object(path: object) -> bool:
     return not isinstance(path, str | os.PathLike) and callable(getattr(path, "write", None))
 
 
-def _fill(audio: AudioSource, sink: Sink, progress: Progress | None) -> None:
+def _fill(audio: AudioSource, sink: ThreadedSink | ObjectSink, progress: Progress | None) -> None:
     written = 0
     pieces: Iterable[Piece]
     if isinstance(audio, Audio):

@@ -8,7 +8,6 @@ restart a broken download. The ``a``-prefixed twins are the same for asyncio.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from ._errors import (
     BreezeBlueError,
     IncompleteDownloadError,
     connection_error,
+    foreign_transport_error,
 )
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "Reopen",
     "arecovering_chunks",
     "astream_body",
-    "foreign_transport_error",
     "recovering_chunks",
     "stream_body",
 ]
@@ -87,18 +86,6 @@ class Body:
             restartable=restartable,
             history_item_id=self.history_item_id,
         )
-
-
-def foreign_transport_error(exc: BaseException) -> httpx.TransportError | None:
-    """An aiohttp error that httpx-aiohttp passed through untranslated, as httpx's own.
-
-    ``None`` for anything else. The result chains nothing: aiohttp's error keeps the
-    request's headers, API key included.
-    """
-    aiohttp = sys.modules.get("aiohttp")
-    if aiohttp is None or not isinstance(exc, aiohttp.ClientError):
-        return None
-    return httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}")
 
 
 def _response(answer: object) -> httpx.Response:

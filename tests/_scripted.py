@@ -158,27 +158,19 @@ class FullDisk:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.writes = 0
         self.closed: list[int] = []
-        real_write, real_batch, real_close = FileSink.write, FileSink.write_batch, os.close
+        real_batch, real_close = FileSink.write_batch, os.close
 
-        def begin() -> None:
+        def write_batch(sink: FileSink, chunks: list[bytes]) -> None:
             self.writes += 1
             time.sleep(0.01)
             if self.writes == 3:
                 raise OSError(errno.ENOSPC, "disk full")
-
-        def write(sink: FileSink, data: bytes) -> None:
-            begin()
-            real_write(sink, data)
-
-        def write_batch(sink: FileSink, chunks: list[bytes]) -> None:
-            begin()
             real_batch(sink, chunks)
 
         def close(fd: int) -> None:
             self.closed.append(self.writes)
             real_close(fd)
 
-        monkeypatch.setattr(FileSink, "write", write)
         monkeypatch.setattr(FileSink, "write_batch", write_batch)
         monkeypatch.setattr("breeze_blue._files.atomic.os.close", close)
 

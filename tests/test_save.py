@@ -539,3 +539,10 @@ def test_a_batch_is_written_whole_however_little_each_writev_takes(
         os.close(fd)
     assert path.read_bytes() == b"".join(chunks)
     assert calls[0] == 4  # the empty chunk is no buffer
+
+
+def test_many_tiny_chunks_are_saved_whole(tmp_path: Path) -> None:
+    # More chunks than one writev takes: the batch is joined into one write instead.
+    chunks = [bytes([i % 256]) for i in range(300_000)]
+    path = save(iter(chunks), tmp_path / "tiny.bin")
+    assert path.read_bytes() == b"".join(chunks)

@@ -8,12 +8,8 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["BATCH", "BatchWriter", "FileSink", "ObjectSink", "Sink", "ThreadedSink"]
+__all__ = ["BATCH", "BatchWriter", "FileSink", "ObjectSink", "ThreadedSink"]
 
-# Chunks from the network are written as they are, with no copy; small ones (a caller's
-# iterable of tiny chunks) are gathered to spare system calls.
-_SMALL = 16 * 1024
-_GATHER = 1024 * 1024
 # A helper thread makes what was written so far durable (fdatasync) while the download
 # goes on, so the disk works alongside the network and the final fsync finds little left.
 # The first sync comes early, so a file of a few MiB overlaps too; the step then doubles up
@@ -36,34 +32,20 @@ class FileSink:
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self._pending = bytearray()
         self._written = 0  # bytes handed to the kernel
         self._signalled = 0  # _written when the flusher was last woken
         self._step = _FIRST_SYNC  # bytes between wake-ups, doubling up to _SYNC_STEP
         self._flusher: _Flusher | None = None
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Write all of ``data`` (gathered first if it is small)."""
-        if len(data) < _SMALL:
-            self._pending += data
-            if len(self._pending) >= _GATHER:
-                self._flush_pending()
-            return
-        if self._pending:
-            self._flush_pending()
-        self._write_all(data)
-
     def restart(self) -> None:
         """Throw away everything written so far."""
-        self._pending.clear()
         os.ftruncate(self._fd, 0)
         os.lseek(self._fd, 0, os.SEEK_SET)
         self._written = self._signalled = 0
         self._step = _FIRST_SYNC
 
     def finish(self) -> None:
-        """Write what is gathered and make the whole file durable (fsync)."""
-        self._flush_pending()
+        """Make the whole file durable (fsync)."""
         flusher, self._flusher = self._flusher, None
         if flusher is not None and (error := flusher.stop()) is not None:
             raise error
@@ -75,22 +57,18 @@ class FileSink:
             flusher, self._flusher = self._flusher, None
             flusher.stop()
 
-    def _flush_pending(self) -> None:
-        if self._pending:
-            self._write_all(self._pending)
-            self._pending = bytearray()
-
     def write_batch(self, chunks: list[bytes]) -> None:
-        """Write ``chunks`` in order, in as few system calls as the platform allows."""
+        """Write ``chunks`` in order, in as few system calls as the platform allows.
+
+        Chunks come from the network as they are (no copy), or a caller's small ones as a
+        batch: one writev per batch, not a write per chunk, which would cost a system call
+        for every 16 KiB that aiohttp hands over.
+        """
         writev = getattr(os, "writev", None)
-        if writev is None:  # Windows
-            for chunk in chunks:
-                self.write(chunk)
+        if writev is None or len(chunks) > _IOV_MAX:
+            # Windows, or many tiny chunks (a caller's iterable): one copy, one write.
+            self._write_all(b"".join(chunks))
             return
-        if self._pending:
-            self._flush_pending()
-        # One writev per batch, not a write per chunk: a stream of small chunks (aiohttp
-        # hands over 16 KiB at a time) would otherwise cost a system call each.
         views = [memoryview(chunk) for chunk in chunks if chunk]
         first = 0
         while first < len(views):
@@ -304,6 +282,3 @@ def _start_of(file: object) -> int | None:
     except (OSError, ValueError):
         return None
     return start if isinstance(start, int) else None
-
-
-Sink = FileSink | ThreadedSink | ObjectSink
