@@ -1,8 +1,8 @@
 """The one door to the generated low-level client (``_breeze_blue_api``).
 
 Nothing else in ``breeze_blue`` imports the generated package. What comes through here is
-what the spec decides: the operation's request path (its id encoding included), the error
-codes the spec names, and the error envelope's shape. A change to ``openapi.yaml`` reaches
+what the spec decides: the operation's request path (its id encoding included) and the
+error envelope's shape. A change to ``openapi.yaml`` reaches
 the facade in this one place.
 """
 
@@ -14,7 +14,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-__all__ = ["audio_path", "known_error_codes", "read_envelope"]
+__all__ = ["audio_path", "read_envelope"]
 
 
 # The generated package is imported on first use, not with breeze_blue: it pulls in attrs
@@ -36,11 +36,6 @@ def audio_path(history_item_id: str) -> str:
     return path
 
 
-def known_error_codes() -> frozenset[str]:
-    """The error codes the spec names (the facade's code -> exception table must match)."""
-    return frozenset(code.value for code in _models().KnownErrorCode)
-
-
 def read_envelope(body: bytes) -> tuple[str | None, str | None, str | None]:
     """``(code, message, request_id)`` from an error body; ``None`` for what is not there.
 
@@ -51,12 +46,12 @@ def read_envelope(body: bytes) -> tuple[str | None, str | None, str | None]:
         # The generated model trusts its input (it would read a list of pairs as a dict).
         if not isinstance(data, dict) or not isinstance(data.get("error"), dict):
             return None, None, None
-        models = _models()
-        detail = models.ErrorEnvelope.from_dict(data).error
+        detail = _models().ErrorEnvelope.from_dict(data).error
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None, None, None
-    # An unknown code stays a plain str: the set is open by design.
-    code = detail.code.value if isinstance(detail.code, models.KnownErrorCode) else detail.code
+    # The code is any string (the spec's ErrorCode is an extensible enum): an unknown one is
+    # kept as it came, and the exception class is then chosen by the HTTP status.
+    code = detail.code
     message = detail.message if isinstance(detail.message, str) else None
     request_id = detail.request_id if isinstance(detail.request_id, str) else None
     return (

@@ -57,13 +57,14 @@ Each variant is made by `interop/run.py` from the current `openapi.yaml` into
 changed. "green" = type-checks, bytes right, every error and the 401 typed; "reads an
 unknown code" = the `FUTURE_CODE` 400 also comes back as a typed string.
 
-**Recommended:** keep the binary schema as it is (`type: string, format: binary`; no
-variant of it turns a red cell green, the empty schema turns three green-bytes rows red),
-and describe the error code as a plain `type: string` with the known values in its
-description and an `x-` extension (`x-known-values` here): it is the only shape that
+**Chosen (now in `openapi.yaml`):** the binary schema as it was (`type: string, format:
+binary`; no variant of it turns a red cell green, the empty schema turns three green-bytes
+rows red), and the error code as an *extensible enum*: a plain `type: string` whose known
+values are its `examples`, the description starting "Extensible enum" and naming them (the
+convention of Zalando's API guideline 112 for OpenAPI 3.1). It is the only shape tried that
 makes openapi-generator's three clients green while every client keeps reading codes it
-does not know. The closed enum types the known codes but fails on an unknown one in
-openapi-python-client, openapi-generator python and Java."""
+does not know. The previous `anyOf` is 3/10; the closed enum types the known codes but
+fails on an unknown one in openapi-python-client, openapi-generator python and Java."""
 
 TEMPLATE = """\
 # Generator matrix
@@ -102,12 +103,14 @@ with `python -m breeze_blue.testing --ranges`.
 Written by hand from the logs in `interop/out/*/log.txt` and the variants below; rerun
 `make -C interop variants` after a spec change before trusting it.
 
-- **`ErrorCode` as `anyOf: [KnownErrorCode, {{type: string}}]`** is what openapi-generator
-  (typescript-fetch, python, java) misreads: the union becomes a composed model
-  (TypeScript `interface ErrorCode {{}}`, Python an `actual_instance` wrapper, Java an
-  `AbstractOpenApiSchema` subclass), so `error.code` is not a string; and the inline
-  `type: string` member has no name, hence "Failed to get the schema name: null". The
-  plain-string variant makes all three green (typescript-fetch and Java with 0 warnings).
+- **`ErrorCode`.** The spec described it as `anyOf: [KnownErrorCode, {{type: string}}]`
+  until this matrix ran. openapi-generator (typescript-fetch, python, java) misread that
+  union as a composed model (TypeScript `interface ErrorCode {{}}`, Python an
+  `actual_instance` wrapper, Java an `AbstractOpenApiSchema` subclass), so `error.code` was
+  not a string (the variant "code: anyOf ... (before)" below). As an extensible enum, a
+  plain string with its known values in `examples`, all three are green. TypeScript
+  consumers that want the known codes as a union get them from the `examples` (the
+  example's `generate-types.mjs` adds `knownErrorCodeValues` to openapi-typescript's output).
 - **Binary bodies.** `type: string, format: binary` (today's `AudioBinary`) is read right by
   every generator that can read a binary body at all; an empty schema breaks all three
   openapi-generator clients (typescript-fetch returns the audio as a string of text,
@@ -133,8 +136,12 @@ Written by hand from the logs in `interop/out/*/log.txt` and the variants below;
   (`ValueError: 'FUTURE_CODE' is not a valid ErrorCode`), openapi-generator python
   (`ApiException.data` is `None`), Java (Jackson `InvalidFormatException`). It breaks the
   open-set promise; not recommended.
-- openapi-generator python still warns "Failed to get the schema name: null" (once, while
-  writing `ErrorDetail`) with the plain-string code: not diagnosed yet.
+- openapi-generator python's one warning, "Failed to get the schema name: null", is the
+  generator's, not the spec's: it prints it for any OpenAPI 3.1 document with a path
+  parameter. A five-line 3.1 spec with one `GET /a/{{id}}` and `id: {{type: string}}`
+  reproduces it with 7.26.0, and the same document as 3.0.3 does not; typescript-fetch and
+  Java print nothing for ours. The spec keeps 3.1 (the `examples` of the extensible enum
+  are 3.1), so the warning stays counted in the table.
 - openapi-generator python's urllib3 retries a 429/503 that carries `Retry-After` three
   times by default, sleeping each time (about 111 s here); the program sets
   `Configuration.retries = 0`.

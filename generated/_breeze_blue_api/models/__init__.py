@@ -2,10 +2,8 @@
 
 from .error_detail import ErrorDetail
 from .error_envelope import ErrorEnvelope
-from .known_error_code import KnownErrorCode
 
 __all__ = (
     "ErrorDetail",
     "ErrorEnvelope",
-    "KnownErrorCode",
 )

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.known_error_code import KnownErrorCode
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ErrorDetail")
@@ -17,23 +16,22 @@ class ErrorDetail:
     """What went wrong.
 
     Attributes:
-        code (KnownErrorCode | str): Machine-readable error code. The set is open: a server may send a code this list
-            does not name yet, so clients must fall back to the HTTP status for an unknown code.
+        code (str): Extensible enum: the machine-readable error code. `examples` lists every code this version of the
+            API description names (INVALID_REQUEST, UNAUTHENTICATED, PERMISSION_DENIED, RESOURCE_NOT_FOUND,
+            GENERATION_NOT_READY, GENERATION_FAILED, RATE_LIMITED, INTERNAL_ERROR, SERVICE_UNAVAILABLE). The set is open: a
+            server may send a code this list does not name yet, so a client must accept any string and fall back to the HTTP
+            status for a code it does not know.
         message (str): Human-readable explanation; not meant to be parsed.
         request_id (str | Unset): Identifier of the request, to quote to support.
     """
 
-    code: KnownErrorCode | str
+    code: str
     message: str
     request_id: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        code: str
-        if isinstance(self.code, KnownErrorCode):
-            code = self.code.value
-        else:
-            code = self.code
+        code = self.code
 
         message = self.message
 
@@ -55,19 +53,7 @@ class ErrorDetail:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-
-        def _parse_code(data: object) -> KnownErrorCode | str:
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                componentsschemas_error_code_type_0 = KnownErrorCode(data)
-
-                return componentsschemas_error_code_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(KnownErrorCode | str, data)
-
-        code = _parse_code(d.pop("code"))
+        code = d.pop("code")
 
         message = d.pop("message")
 
