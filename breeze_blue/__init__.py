@@ -30,6 +30,7 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
 )
+from ._report import DownloadReport, DownloadResult
 from ._save import save
 from ._version import __version__
 
@@ -71,6 +72,8 @@ __all__ = [
     "BreezeBlue",
     "BreezeBlueError",
     "DefaultAioHttpClient",
+    "DownloadReport",
+    "DownloadResult",
     "GenerationFailedError",
     "GenerationNotReadyError",
     "History",

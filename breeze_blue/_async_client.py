@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import os
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 
 import httpx
@@ -11,6 +12,7 @@ import sniffio
 
 from ._audio import AsyncAudio
 from ._base import BaseClient
+from ._core.bulk import bulk_options
 from ._core.envelope import MAX_ERROR_BODY
 from ._core.flow import (
     Flow,
@@ -23,9 +25,11 @@ from ._core.flow import (
     unusable_redirect,
 )
 from ._errors import BreezeBlueError, foreign_transport_error
+from ._files.folder import prepare_folder
+from ._report import DownloadReport, DownloadResult
 from ._stream import Body
 
-__all__ = ["AsyncBreezeBlue", "AsyncHistory", "require_asyncio", "run_async"]
+__all__ = ["AsyncBreezeBlue", "AsyncHistory", "aread_capped", "require_asyncio", "run_async"]
 
 
 def require_asyncio(what: str) -> None:
@@ -73,10 +77,11 @@ async def run_async(
             await sleep(action.seconds)
             answer = None
         else:
-            answer = await _read_capped(action)
+            answer = await aread_capped(action)
 
 
-async def _read_capped(action: ReadBody) -> bytes:
+async def aread_capped(action: ReadBody) -> bytes:
+    """``read_capped`` for an async response."""
     body = bytearray()
     try:
         async for chunk in action.response.aiter_bytes():
@@ -137,6 +142,52 @@ class AsyncHistory:
                 max_retries=client._settings.policy.max_retries,
             )
         )
+
+    async def download_many(
+        self,
+        ids: Iterable[str],
+        directory: str | os.PathLike[str],
+        *,
+        concurrency: int = 8,
+        overwrite: bool = False,
+        wait: bool = False,
+        wait_timeout: float = 300.0,
+        on_item: Callable[[DownloadResult], object] | None = None,
+        shard: tuple[int, int] | None = None,
+    ) -> DownloadReport:
+        """Download many history items into a folder; see
+        :meth:`breeze_blue.History.download_many`.
+
+        The downloads run as up to ``concurrency`` tasks on this event loop; ``on_item`` is
+        called in the loop. Cancelling the call cancels the downloads in flight, and their
+        temporary files are removed: run it again to pick up where it stopped.
+
+        Example:
+            >>> report = await client.history.download_many(ids, "backup", concurrency=16)
+            >>> report.ok, report.bytes
+            (True, 8226)
+        """
+        require_asyncio("AsyncBreezeBlue")
+        from ._abulk import TaskRun  # noqa: PLC0415 (only bulk downloads pay for it)
+
+        options = bulk_options(ids, directory, concurrency, wait_timeout, on_item, shard)
+        client = self._client
+        if client._http.is_closed:
+            raise client_closed()
+        folder = await asyncio.to_thread(prepare_folder, directory)
+        run = TaskRun(
+            client._http,
+            client._settings,
+            client._sleep,
+            folder,
+            concurrency=options.concurrency,
+            overwrite=overwrite,
+            wait=wait,
+            wait_timeout=wait_timeout,
+            shard=options.shard,
+            on_item=on_item,
+        )
+        return await run.run(ids)
 
 
 class AsyncBreezeBlue(BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[None]]]):

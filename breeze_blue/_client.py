@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 
 import httpx
 
 from ._audio import Audio
 from ._base import BaseClient
+from ._core.bulk import bulk_options
 from ._core.envelope import MAX_ERROR_BODY
 from ._core.flow import (
     Flow,
@@ -21,9 +23,11 @@ from ._core.flow import (
     download_flow,
     unusable_redirect,
 )
+from ._files.folder import prepare_folder
+from ._report import DownloadReport, DownloadResult
 from ._stream import Body
 
-__all__ = ["BreezeBlue", "History", "run_sync"]
+__all__ = ["BreezeBlue", "History", "read_capped", "run_sync"]
 
 
 def run_sync(flow: Flow, http: httpx.Client, sleep: Callable[[float], None]) -> httpx.Response:
@@ -49,10 +53,11 @@ def run_sync(flow: Flow, http: httpx.Client, sleep: Callable[[float], None]) -> 
             sleep(action.seconds)
             answer = None
         else:
-            answer = _read_capped(action)
+            answer = read_capped(action)
 
 
-def _read_capped(action: ReadBody) -> bytes:
+def read_capped(action: ReadBody) -> bytes:
+    """Read at most the error-body cap of a response and close it; a broken body is not raised."""
     body = bytearray()
     try:
         for chunk in action.response.iter_bytes():
@@ -130,6 +135,81 @@ class History:
                 max_retries=client._settings.policy.max_retries,
             )
         )
+
+    def download_many(
+        self,
+        ids: Iterable[str],
+        directory: str | os.PathLike[str],
+        *,
+        concurrency: int = 8,
+        overwrite: bool = False,
+        wait: bool = False,
+        wait_timeout: float = 300.0,
+        on_item: Callable[[DownloadResult], object] | None = None,
+        shard: tuple[int, int] | None = None,
+    ) -> DownloadReport:
+        """Download the audio of many history items into a folder, restartably.
+
+        Each item is saved atomically as ``{id}{extension}`` (the extension from its media
+        type: ``.mp3``, ``.wav``, ``.flac``, ``.aac``, ``.opus``, ``.pcm``, else ``.bin``); an
+        id that is not a safe file name is ``%XX``-encoded, never used as a path. A file
+        already there for an id, under any of these extensions, is complete (files appear
+        only once whole), so the item is skipped without a request: run the same call again
+        after an interruption and it picks up where it stopped, and clears the temporary
+        files a killed run left. Duplicate ids are downloaded once.
+
+        Up to ``concurrency`` downloads run at once over this client's connection pool. A
+        ``429`` (or a ``503`` with ``Retry-After``) pauses every worker until the server's
+        ``Retry-After``, and halves how many may run at once; good answers raise it again,
+        one at a time. With ``wait=True`` an item still generating is polled without taking
+        a worker's place.
+
+        One item's failure never raises: it is a ``"failed"`` result with its typed error.
+        What would fail every item raises at once: a refused key
+        (:class:`AuthenticationError`), a closed client, a folder that cannot be made.
+
+        Args:
+            ids: Any iterable of ids, read lazily (a generator of millions is fine).
+            directory: The folder, created if missing.
+            concurrency: The most downloads at once (at least 1).
+            overwrite: Download again even when a complete file is there.
+            wait, wait_timeout: As for :meth:`download_audio`.
+            on_item: Called with each :class:`DownloadResult` as its item finishes, on
+                this (the caller's) thread: for progress or logging.
+            shard: ``(K, N)``: only the ids of share K of N (1-based), chosen by a stable
+                hash of the id, so N jobs given the same list split it with no overlap.
+
+        Returns:
+            A :class:`DownloadReport`: one result per distinct id, in input order.
+
+        Raises:
+            TypeError, ValueError: a malformed argument (nothing is sent).
+            AuthenticationError: the API key was refused.
+
+        Example:
+            >>> report = client.history.download_many(["hist_01haudio", "hist_wav"], "backup")
+            >>> [(r.history_item_id, r.status) for r in report.results]
+            [('hist_01haudio', 'saved'), ('hist_wav', 'saved')]
+        """
+        from ._bulk import ThreadedRun  # noqa: PLC0415 (only bulk downloads pay for it)
+
+        options = bulk_options(ids, directory, concurrency, wait_timeout, on_item, shard)
+        client = self._client
+        if client._http.is_closed:
+            raise client_closed()
+        run = ThreadedRun(
+            client._http,
+            client._settings,
+            client._sleep,
+            prepare_folder(directory),
+            concurrency=options.concurrency,
+            overwrite=overwrite,
+            wait=wait,
+            wait_timeout=wait_timeout,
+            shard=options.shard,
+            on_item=on_item,
+        )
+        return run.run(ids)
 
 
 class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):

@@ -6,6 +6,7 @@ A change here is a change users see: it must be made on purpose, with this file.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import subprocess
 import sys
@@ -29,6 +30,8 @@ EXPORTED = [
     "BreezeBlue",
     "BreezeBlueError",
     "DefaultAioHttpClient",
+    "DownloadReport",
+    "DownloadResult",
     "GenerationFailedError",
     "GenerationNotReadyError",
     "History",
@@ -50,6 +53,12 @@ CLIENT_INIT = (
     "clock: 'Callable[[], float] | None' = None) -> 'None'"
 )
 DOWNLOAD = "(self, history_item_id: 'str', *, wait: 'bool' = False, wait_timeout: 'float' = 300.0)"
+MANY = (
+    "(self, ids: 'Iterable[str]', directory: 'str | os.PathLike[str]', *, "
+    "concurrency: 'int' = 8, overwrite: 'bool' = False, wait: 'bool' = False, "
+    "wait_timeout: 'float' = 300.0, on_item: 'Callable[[DownloadResult], object] | None' = None, "
+    "shard: 'tuple[int, int] | None' = None) -> 'DownloadReport'"
+)
 SAVE = "(audio: '{source}', path: 'str | os.PathLike[str] | Writable', *, progress: 'Progress | None' = None) -> 'Path | None'"  # noqa: E501
 
 SIGNATURES = {
@@ -62,6 +71,9 @@ SIGNATURES = {
     ),
     "History.download_audio": DOWNLOAD + " -> 'Audio'",
     "AsyncHistory.download_audio": DOWNLOAD + " -> 'AsyncAudio'",
+    # The same signature on both clients, as the issue asked.
+    "History.download_many": MANY,
+    "AsyncHistory.download_many": MANY,
     "save": SAVE.format(source="AudioSource"),
     "asave": SAVE.format(source="AsyncAudioSource"),
     "Audio.iter_bytes": "(self, chunk_size: 'int | None' = None) -> 'Iterator[bytes]'",
@@ -103,8 +115,22 @@ MEMBERS = {
         "history_item_id",
         "read",
     ],
-    "History": ["download_audio"],
-    "AsyncHistory": ["download_audio"],
+    "History": ["download_audio", "download_many"],
+    "AsyncHistory": ["download_audio", "download_many"],
+    "DownloadReport": ["failed", "ok", "saved", "skipped"],  # and its fields, below
+    "DownloadResult": ["error", "media_type", "ok", "path", "size"],
+}
+
+FIELDS = {
+    "DownloadReport": ["results", "bytes", "elapsed", "rate_limited"],
+    "DownloadResult": [
+        "history_item_id",
+        "status",
+        "path",
+        "size",
+        "media_type",
+        "error",
+    ],
 }
 
 
@@ -130,6 +156,12 @@ def test_public_members_are_pinned() -> None:
     for name, members in MEMBERS.items():
         cls = getattr(breeze_blue, name)
         assert sorted(m for m in dir(cls) if not m.startswith("_")) == members, name
+
+
+def test_report_fields_are_pinned() -> None:
+    for name, fields in FIELDS.items():
+        cls = getattr(breeze_blue, name)
+        assert [f.name for f in dataclasses.fields(cls)] == fields, name
 
 
 def test_the_init_file_shows_the_whole_api_in_one_screen() -> None:

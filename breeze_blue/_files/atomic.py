@@ -9,7 +9,12 @@ import secrets
 import stat
 from pathlib import Path
 
-__all__ = ["AtomicFile"]
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; stale temporary files are then left alone
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["AtomicFile", "remove_if_stale", "temp_prefix"]
 
 
 class AtomicFile:
@@ -69,20 +74,71 @@ class AtomicFile:
                 os.unlink(temp)
 
 
+def temp_prefix(name: str) -> str:
+    """The part of a destination's name its temporary files start with (after the dot).
+
+    At most 64 bytes of the name (not characters: filesystems count bytes), so a name near
+    the 255-byte limit still leaves room for the suffix.
+    """
+    return os.fsencode(name)[:64].decode("utf-8", errors="ignore")
+
+
 def _create_temp(destination: Path) -> tuple[int, Path]:
     # os.open with 0o666 lets the umask decide the final permissions, as for any new file
     # (mkstemp would leave 0o600); O_EXCL makes the name ours alone.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    # At most 64 bytes of the name (not characters: filesystems count bytes), so a name near
-    # the 255-byte limit still leaves room for the suffix.
-    prefix = os.fsencode(destination.name)[:64].decode("utf-8", errors="ignore")
+    prefix = temp_prefix(destination.name)
     for _ in range(100):
         temp = destination.with_name(f".{prefix}.{secrets.token_hex(4)}.part")
         try:
-            return os.open(temp, flags, 0o666), temp
+            fd = os.open(temp, flags, 0o666)
         except FileExistsError:
             continue
+        if _hold(fd):
+            return fd, temp
+        os.close(fd)  # a cleanup took it for stale between create and lock: make another
     raise FileExistsError(errno.EEXIST, "could not create a temporary file", str(destination))
+
+
+def _hold(fd: int) -> bool:
+    """Lock a new temporary file for as long as this process has it open.
+
+    The lock is how :func:`remove_if_stale` tells a file being written from one that a killed
+    process left: the kernel drops it when its holder dies, even by ``kill -9``. False if
+    a cleanup removed the file before the lock was taken.
+    """
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        return True  # a filesystem without locks (some NFS): the file is simply not reaped
+    return os.fstat(fd).st_nlink > 0
+
+
+def remove_if_stale(path: Path) -> bool:
+    """Remove ``path`` if it is a temporary file no living process holds; True if removed.
+
+    Never removes anything where locks are not available, so a file being written is never
+    taken for stale.
+    """
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # held: its writer is alive
+        # Removed while locked, so a writer that just created it sees st_nlink 0 in _hold.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _fsync_directory(folder: Path) -> None:

@@ -19,6 +19,8 @@ from breeze_blue import (
     Audio,
     BreezeBlue,
     DefaultAioHttpClient,
+    DownloadReport,
+    DownloadResult,
     GenerationNotReadyError,
     asave,
     save,
@@ -44,6 +46,14 @@ def sync_use() -> None:
         assert_type(save(audio, Digest()), None)
         for chunk in client.history.download_audio("hist_01haudio").iter_bytes():
             assert_type(chunk, bytes)
+        report = client.history.download_many(
+            (f"hist_{n}" for n in range(3)), Path("backup"), concurrency=4, shard=(1, 2)
+        )
+        assert_type(report, DownloadReport)
+        assert_type(report.failed, list[DownloadResult])
+        assert_type(report.results[0].error, BaseException | None)
+        assert_type(report.results[0].path, Path | None)
+        client.history.download_many(["a"], "backup", on_item=lambda result: print(result.status))
         patient = client.with_options(max_retries=5)
         assert_type(patient, BreezeBlue)
     BreezeBlue(http_client=httpx.Client())
@@ -63,4 +73,6 @@ async def async_use() -> None:
         assert_type(await audio.read(), bytes)
         assert_type(await asave(audio, "history.mp3"), Path)
         assert_type(client.with_options(timeout=5.0), AsyncBreezeBlue)
+        many = await client.history.download_many(["hist_01haudio"], "backup", wait=True)
+        assert_type(many.bytes, int)
     AsyncBreezeBlue(http_client=httpx.AsyncClient())

@@ -1,0 +1,397 @@
+"""``BreezeBlue.history.download_many()``: many items on a bounded pool of threads.
+
+The schedule is the sans-I/O core's (:mod:`._core.bulk`): one :class:`Pacer` gate and
+adaptive limit shared by every worker, and a :class:`Plan` of the ids. The caller's thread
+reads the ids (lazily, a few ahead of the workers), looks for files already complete, and
+calls ``on_item``; the workers download over the client's one HTTP connection pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import httpx
+
+from ._audio import Audio
+from ._client import read_capped
+from ._core.bulk import Job, Pacer, Plan, failed
+from ._core.flow import (
+    Flow,
+    ReadBody,
+    Send,
+    Settings,
+    Sleep,
+    backoff_delay,
+    client_closed,
+    download_flow,
+    server_delay,
+    unusable_redirect,
+)
+from ._core.names import EXTENSIONS, file_name
+from ._errors import AuthenticationError, BreezeBlueError
+from ._files.folder import find_complete, remove_stale_temps
+from ._report import DownloadReport, DownloadResult
+from ._save import save
+from ._stream import Body
+
+__all__ = ["THROTTLES_PER_RETRY", "Parked", "Stopped", "ThreadedRun", "throttle_delay"]
+
+THROTTLES_PER_RETRY = 3
+"""The gate turns one item back up to this many times its client's ``max_retries``: a
+wave of ``429`` answers hits an item more than once while the limit comes down. Past that,
+the item's own retries decide (``max_retries=0`` keeps meaning no retry at all)."""
+
+
+class Parked:
+    """A job waiting for its generation until ``due`` (monotonic time), holding no slot."""
+
+    __slots__ = ("due",)
+
+    def __init__(self, due: float) -> None:
+        self.due = due
+
+
+class Stopped(Exception):
+    """The run is stopping (a fatal error or an interrupt): drop this job."""
+
+
+class Slot:
+    """Whether a job holds one of the pacer's slots, and the epoch it took it in."""
+
+    __slots__ = ("epoch", "held")
+
+    def __init__(self) -> None:
+        self.held = False
+        self.epoch = 0
+
+
+def throttle_delay(outcome: object, settings: Settings, job: Job) -> float | None:
+    """The gate's wait for an answer that says "not now", or ``None`` to let the flow see it.
+
+    A ``429`` (with or without ``Retry-After``) or a ``503`` with one closes the gate for
+    every worker. An item turned back too often (:data:`THROTTLES_PER_RETRY`), or asked to
+    wait longer than the client's ``max_retry_after``, goes to its own retry policy instead.
+    """
+    budget = THROTTLES_PER_RETRY * settings.policy.max_retries
+    if not isinstance(outcome, httpx.Response) or job.throttles >= budget:
+        return None
+    status = outcome.status_code
+    if status not in (429, 503):
+        return None
+    asked = server_delay(outcome.headers, now=settings.clock)
+    if asked is None:
+        if status == 503:
+            return None
+        asked = backoff_delay(settings.policy, job.throttles)
+    if asked > settings.policy.max_retry_after:
+        return None
+    return asked
+
+
+class ThreadedRun:
+    """One ``download_many()`` call on threads (see :meth:`History.download_many`)."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        settings: Settings,
+        sleep: Callable[[float], None],
+        folder: Path,
+        *,
+        concurrency: int,
+        overwrite: bool,
+        wait: bool,
+        wait_timeout: float,
+        shard: tuple[int, int] | None,
+        on_item: Callable[[DownloadResult], object] | None,
+    ) -> None:
+        self._http = http
+        self._settings = settings
+        self._sleep = sleep
+        self._folder = folder
+        self._concurrency = concurrency
+        self._overwrite = overwrite
+        self._wait_ready = wait
+        self._wait_timeout = wait_timeout
+        self._on_item = on_item
+        self._plan = Plan(folder, shard, overwrite)
+        self._pacer = Pacer(concurrency)
+        self._cond = threading.Condition()
+        self._queue: deque[Job] = deque()
+        self._done: deque[tuple[Job, DownloadResult]] = deque()
+        self._closed = False
+        self._active = 0
+        self._stopping: BaseException | None = None
+
+    # ---- the caller's thread
+
+    def run(self, ids: Iterable[object]) -> DownloadReport:
+        """Download every id; returns the report, or raises what stops every item."""
+        started = time.monotonic()
+        remove_stale_temps(self._folder)
+        workers = [
+            threading.Thread(target=self._work, name=f"breeze-blue-download-{n}", daemon=True)
+            for n in range(self._concurrency)
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            self._feed(ids)
+            self._drain_until_done()
+        except BaseException as exc:
+            # Ctrl-C, or on_item raising: no new work; downloads in flight finish, and
+            # their files are complete or their temporary files removed.
+            with self._cond:
+                if self._stopping is None:
+                    self._stopping = exc
+                self._cond.notify_all()
+            for worker in workers:
+                worker.join()
+            raise
+        for worker in workers:
+            worker.join()
+        if self._stopping is not None:
+            raise self._stopping
+        return self._plan.report(time.monotonic() - started, self._pacer.rate_limited)
+
+    def _feed(self, ids: Iterable[object]) -> None:
+        exists = self._find_complete
+        for history_item_id in ids:
+            admitted = self._plan.admit(history_item_id, exists=exists)
+            if admitted is None:
+                continue
+            if isinstance(admitted, DownloadResult):
+                self._deliver(admitted)
+                continue
+            while True:
+                self._deliver_done()
+                with self._cond:
+                    if self._stopping is not None:
+                        return
+                    if len(self._queue) < self._concurrency:
+                        self._queue.append(admitted)
+                        self._cond.notify_all()
+                        break
+                    if not self._done:
+                        self._cond.wait()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _drain_until_done(self) -> None:
+        while True:
+            self._deliver_done()
+            with self._cond:
+                if self._stopping is not None:
+                    return
+                if self._finished():
+                    return
+                if not self._done:
+                    self._cond.wait()
+
+    def _finished(self) -> bool:
+        return (
+            self._closed
+            and not self._queue
+            and not self._done
+            and self._active == 0
+            and self._plan.parked == 0
+        )
+
+    def _deliver_done(self) -> None:
+        while True:
+            with self._cond:
+                if not self._done:
+                    return
+                job, result = self._done.popleft()
+            self._plan.finish(job, result)
+            self._deliver(result)
+
+    def _deliver(self, result: DownloadResult) -> None:
+        if self._on_item is not None:
+            self._on_item(result)
+
+    def _find_complete(self, stem: str) -> Path | None:
+        return find_complete(self._folder, stem)
+
+    # ---- the workers
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._stopping is not None:
+                        return
+                    job = self._plan.due(time.monotonic())
+                    if job is None and self._queue:
+                        job = self._queue.popleft()
+                    if job is not None:
+                        self._active += 1
+                        break
+                    if self._closed and not self._queue and self._plan.parked == 0:
+                        return
+                    next_due = self._plan.next_due()
+                    self._cond.wait(
+                        None if next_due is None else max(0.0, next_due - time.monotonic())
+                    )
+            outcome: DownloadResult | Parked | None
+            try:
+                outcome = self._run_job(job)
+            except Stopped:
+                outcome = None
+            except BaseException as exc:  # a 401, or a bug: it stops every item
+                outcome = None
+                with self._cond:
+                    if self._stopping is None:
+                        self._stopping = exc
+            with self._cond:
+                self._active -= 1
+                if isinstance(outcome, Parked):
+                    self._plan.park(job, outcome.due)
+                elif outcome is not None:
+                    self._done.append((job, outcome))
+                self._cond.notify_all()
+
+    def _run_job(self, job: Job) -> DownloadResult | Parked:
+        slot = Slot()
+        try:
+            if job.flow is None:
+                job.flow = download_flow(
+                    self._http.build_request,
+                    self._settings,
+                    job.history_item_id,
+                    wait=self._wait_ready,
+                    wait_timeout=self._wait_timeout,
+                )
+            response = self._drive(job, job.flow, slot, parkable=True)
+            if isinstance(response, Parked):
+                return response
+            return self._save(job, response, slot)
+        except AuthenticationError:
+            raise  # the key is refused: every other item would fail the same way
+        except (BreezeBlueError, OSError, ValueError, TypeError) as exc:
+            return failed(job.history_item_id, exc)
+        finally:
+            if slot.held:
+                self._release(slot)
+
+    def _save(self, job: Job, response: httpx.Response, slot: Slot) -> DownloadResult:
+        def reopen(headers: Mapping[str, str], retry: int) -> httpx.Response:
+            self._sleep(backoff_delay(self._settings.policy, retry))
+            flow = download_flow(
+                self._http.build_request,
+                self._settings,
+                job.history_item_id,
+                extra_headers=headers,
+            )
+            again = self._drive(job, flow, slot, parkable=False)
+            assert isinstance(again, httpx.Response)
+            return again
+
+        audio = Audio(
+            Body(
+                response,
+                history_item_id=job.history_item_id,
+                reopen=reopen,
+                max_retries=self._settings.policy.max_retries,
+            )
+        )
+        path = self._folder / file_name(job.stem, audio.content_type)
+        save(audio, path)
+        with self._cond:
+            self._pacer.succeeded()
+        if self._overwrite:
+            self._remove_other_extensions(job.stem, path)
+        return DownloadResult(
+            job.history_item_id,
+            "saved",
+            path=path,
+            size=path.stat().st_size,
+            media_type=audio.content_type,
+        )
+
+    def _remove_other_extensions(self, stem: str, kept: Path) -> None:
+        # Overwritten in another media type: the old file must not stay as a second copy.
+        for extension in EXTENSIONS:
+            other = self._folder / (stem + extension)
+            if other != kept:
+                with contextlib.suppress(FileNotFoundError):
+                    other.unlink()
+
+    def _drive(
+        self, job: Job, flow: Flow, slot: Slot, *, parkable: bool
+    ) -> httpx.Response | Parked:
+        """Run a flow's I/O through the shared gate; returns the response holding a slot."""
+        answer: object = None
+        last: object = None
+        while True:
+            try:
+                action = flow.send(answer)
+            except StopIteration as done:
+                response: httpx.Response = done.value
+                return response
+            if isinstance(action, Send):
+                answer = last = self._send(job, action, slot)
+            elif isinstance(action, Sleep):
+                if slot.held:
+                    self._release(slot)
+                if parkable and isinstance(last, httpx.Response) and last.status_code == 409:
+                    return Parked(time.monotonic() + action.seconds)
+                self._sleep(action.seconds)
+                answer = None
+            else:
+                answer = read_capped(action)
+
+    def _send(self, job: Job, action: Send, slot: Slot) -> object:
+        while True:
+            if not slot.held:
+                self._acquire(slot)
+            if self._http.is_closed:
+                raise client_closed()
+            outcome: object
+            try:
+                outcome = self._http.send(action.request, stream=True, follow_redirects=False)
+            except httpx.RequestError as exc:
+                outcome = exc
+            except httpx.InvalidURL as exc:
+                raise unusable_redirect(exc) from exc
+            if isinstance(outcome, httpx.Response) and outcome.status_code == 429:
+                with self._cond:
+                    self._pacer.saw_rate_limit()
+            delay = throttle_delay(outcome, self._settings, job)
+            if delay is None:
+                return outcome
+            assert isinstance(outcome, httpx.Response)
+            read_capped(ReadBody(outcome))
+            job.throttles += 1
+            with self._cond:
+                self._pacer.throttled(
+                    slot.epoch, delay, time.monotonic(), halve=outcome.status_code == 429
+                )
+                self._pacer.release()
+                slot.held = False
+                self._cond.notify_all()
+
+    def _acquire(self, slot: Slot) -> None:
+        with self._cond:
+            while True:
+                if self._stopping is not None:
+                    raise Stopped
+                delay = self._pacer.wait_time(time.monotonic())
+                if delay is None:
+                    break
+                self._cond.wait(None if math.isinf(delay) else delay)
+            slot.epoch = self._pacer.start()
+            slot.held = True
+
+    def _release(self, slot: Slot) -> None:
+        with self._cond:
+            self._pacer.release()
+            slot.held = False
+            self._cond.notify_all()

@@ -1,0 +1,260 @@
+"""How ``download_many()`` schedules its items, written once for threads and for tasks.
+
+:class:`Pacer` is the one rate-limit gate all workers share, and the concurrency that adapts
+to the server: it halves on a ``429`` and climbs back by one after as many good answers as
+it allows at once. :class:`Plan` is the bookkeeping: ids taken in lazily, duplicates and
+other shards' ids dropped, items waiting for a generation parked without a slot, results
+kept in input order. Neither does I/O or waits: the drivers (``_bulk.py``, ``_abulk.py``)
+ask them what to do and carry it out with threads or with tasks.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from os import PathLike  # a type, for checking arguments: the core still does no I/O
+from pathlib import Path
+
+from .._report import DownloadReport, DownloadResult
+from .flow import Flow
+from .names import file_stem, in_shard, validate_shard
+
+__all__ = [
+    "BulkOptions",
+    "Job",
+    "Pacer",
+    "Plan",
+    "bulk_options",
+    "failed",
+    "validate_concurrency",
+]
+
+
+def validate_concurrency(concurrency: object) -> int:
+    """``concurrency`` checked: an int of at least 1."""
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool):
+        raise TypeError(f"concurrency must be an int, not {concurrency!r}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+    return concurrency
+
+
+class Pacer:
+    """The shared gate and the adaptive limit on requests in flight.
+
+    A worker asks :meth:`wait_time` before each request: ``None`` means go (then it calls
+    :meth:`start`, and :meth:`release` when the request and its body are done), a number
+    means the gate is closed for that long, ``math.inf`` that every slot is taken.
+
+    Example (one worker's turn, as the drivers take it)::
+
+        while (delay := pacer.wait_time(clock())) is not None:
+            wait(delay)  # woken early when a slot frees
+        epoch = pacer.start()
+        ...  # on a 429: pacer.throttled(epoch, retry_after, clock(), halve=True)
+        pacer.release()
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        self.maximum = concurrency
+        self.limit = concurrency
+        self.in_flight = 0
+        self.gate_until = 0.0
+        self.rate_limited = 0
+        self._epoch = 0
+        self._good = 0
+
+    def wait_time(self, now: float) -> float | None:
+        """``None`` if a request may start now; else how long to wait (``inf``: a slot)."""
+        if now < self.gate_until:
+            return self.gate_until - now
+        if self.in_flight >= self.limit:
+            return math.inf
+        return None
+
+    def start(self) -> int:
+        """Take a slot; returns the epoch to hand back to :meth:`throttled`."""
+        self.in_flight += 1
+        return self._epoch
+
+    def release(self) -> None:
+        """Give the slot back."""
+        self.in_flight -= 1
+
+    def saw_rate_limit(self) -> None:
+        """Count a ``429`` answer, whether or not the gate handles it (for the report)."""
+        self.rate_limited += 1
+
+    def succeeded(self) -> None:
+        """A good answer: after ``limit`` of them in a row, one more request may fly."""
+        self._good += 1
+        if self._good >= self.limit:
+            self._good = 0
+            self.limit = min(self.maximum, self.limit + 1)
+
+    def throttled(self, epoch: int, delay: float, now: float, *, halve: bool) -> None:
+        """The server said "not now, for ``delay`` seconds": close the gate for everyone.
+
+        ``halve`` (a ``429``) also halves the limit, once per wave: requests that were
+        already in flight when the first ``429`` came belong to the same epoch and do not
+        halve it again.
+        """
+        self.gate_until = max(self.gate_until, now + max(0.0, delay))
+        if halve and epoch == self._epoch:
+            self._epoch += 1
+            self._good = 0
+            self.limit = max(1, self.limit // 2)
+
+
+def failed(history_item_id: str, error: BaseException) -> DownloadResult:
+    """A failed result that keeps the typed error but not its traceback.
+
+    A traceback holds the frames of the download, and they the responses and requests: kept
+    for thousands of failed items they would make memory grow with every failure.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return DownloadResult(history_item_id, "failed", error=error)
+
+
+@dataclass
+class Job:
+    """One item on its way: where it stands in the input, and its suspended flow if any."""
+
+    index: int
+    history_item_id: str
+    stem: str
+    flow: Flow | None = None
+    """The download flow, kept across a park (waiting for a generation)."""
+    due: float = 0.0
+    throttles: int = 0
+    """How many times the gate turned this item back; past a bound the flow decides."""
+
+
+@dataclass
+class Plan:
+    """The bookkeeping of one ``download_many()`` call (no I/O, no waiting).
+
+    ``admit()`` takes each input id in turn and says what to do with it; ``finish()`` records
+    a result; ``park()``/``due()`` keep items that wait for a generation out of the slots.
+    """
+
+    directory: Path
+    shard: tuple[int, int] | None
+    overwrite: bool
+    results: list[DownloadResult | None] = field(default_factory=list)
+    bytes: int = 0
+    _seen: set[str] = field(default_factory=set)
+    _parked: list[tuple[float, int, Job]] = field(default_factory=list)
+    _order: itertools.count[int] = field(default_factory=itertools.count)
+
+    def admit(
+        self, history_item_id: object, *, exists: Callable[[str], Path | None]
+    ) -> Job | DownloadResult | None:
+        """What to do with the next input id.
+
+        ``None``: nothing (a duplicate, or another shard's); a :class:`DownloadResult`: it is
+        settled without a request (skipped, or refused); a :class:`Job`: download it.
+        ``exists(stem)`` finds a complete file for a stem (the driver looks on disk).
+        """
+        if not isinstance(history_item_id, str):
+            shown = repr(history_item_id)
+            return self._settle(
+                DownloadResult(
+                    shown,
+                    "failed",
+                    error=TypeError(f"history item id must be a str, not {shown}"),
+                )
+            )
+        if history_item_id in self._seen:
+            return None
+        if self.shard is not None and not in_shard(history_item_id, self.shard):
+            return None
+        self._seen.add(history_item_id)
+        try:
+            stem = file_stem(history_item_id)
+        except ValueError as exc:
+            return self._settle(DownloadResult(history_item_id, "failed", error=exc))
+        if not self.overwrite and (found := exists(stem)) is not None:
+            return self._settle(DownloadResult(history_item_id, "skipped", path=found))
+        index = len(self.results)
+        self.results.append(None)
+        return Job(index, history_item_id, stem)
+
+    def _settle(self, result: DownloadResult) -> DownloadResult:
+        self.results.append(result)
+        return result
+
+    def finish(self, job: Job, result: DownloadResult) -> None:
+        """Record a downloaded item's result in its input position."""
+        job.flow = None  # its frames, and the responses they hold, are not needed any more
+        self.results[job.index] = result
+        if result.status == "saved" and result.size is not None:
+            self.bytes += result.size
+
+    def park(self, job: Job, due: float) -> None:
+        """Keep a job that waits for its generation until ``due``, holding no slot."""
+        job.due = due
+        heapq.heappush(self._parked, (due, next(self._order), job))
+
+    def due(self, now: float) -> Job | None:
+        """A parked job whose time has come, if any."""
+        if self._parked and self._parked[0][0] <= now:
+            return heapq.heappop(self._parked)[2]
+        return None
+
+    @property
+    def parked(self) -> int:
+        """How many jobs wait for their generation."""
+        return len(self._parked)
+
+    def next_due(self) -> float | None:
+        """When the first parked job is due, or ``None``."""
+        return self._parked[0][0] if self._parked else None
+
+    def report(self, elapsed: float, rate_limited: int) -> DownloadReport:
+        """The final report (every admitted job must have finished)."""
+        results = [r for r in self.results if r is not None]
+        assert len(results) == len(self.results), "a job did not finish"
+        return DownloadReport(
+            results=results, bytes=self.bytes, elapsed=elapsed, rate_limited=rate_limited
+        )
+
+
+@dataclass(frozen=True)
+class BulkOptions:
+    """The checked arguments of a ``download_many()`` call."""
+
+    concurrency: int
+    shard: tuple[int, int] | None
+
+
+def bulk_options(
+    ids: object,
+    directory: object,
+    concurrency: object,
+    wait_timeout: object,
+    on_item: object,
+    shard: object,
+) -> BulkOptions:
+    """Check ``download_many()``'s arguments before anything is sent or created."""
+    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
+        raise TypeError(
+            f"ids must be an iterable of history item ids (a list, a generator), not {ids!r}"
+        )
+    if not isinstance(directory, str | PathLike):
+        raise TypeError(f"directory must be a path, not {directory!r}")
+    if isinstance(wait_timeout, bool) or not isinstance(wait_timeout, int | float):
+        raise TypeError(f"wait_timeout must be a number of seconds, not {wait_timeout!r}")
+    if not wait_timeout >= 0:
+        raise ValueError(f"wait_timeout must be a number of seconds >= 0, not {wait_timeout!r}")
+    if on_item is not None and not callable(on_item):
+        raise TypeError(f"on_item must be callable, not {on_item!r}")
+    return BulkOptions(validate_concurrency(concurrency), validate_shard(shard))

@@ -1,0 +1,62 @@
+"""The folder ``download_many()`` fills: finding complete files, clearing what a kill left."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .._core.names import EXTENSIONS
+from .atomic import remove_if_stale
+
+__all__ = ["find_complete", "prepare_folder", "remove_stale_temps"]
+
+# What AtomicFile names its temporary files: ".{name, at most 64 bytes}.{8 hex}.part". Only
+# names an item's file could have are considered (a stem's characters; an extension, unless
+# the name was cut at 64 bytes), so a user's own files in the folder are never touched.
+_TEMP = re.compile(r"\.([A-Za-z0-9_.%-]+)\.[0-9a-f]{8}\.part")
+
+
+def prepare_folder(directory: str | os.PathLike[str]) -> Path:
+    """The folder as a ``Path``, created (with its parents) if it is missing.
+
+    Raises ``NotADirectoryError`` or ``FileExistsError`` if something else has that name.
+    """
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"not a folder: {str(folder)!r}")
+    return folder
+
+
+def find_complete(folder: Path, stem: str) -> Path | None:
+    """The item's file under any extension, if there is one.
+
+    Files appear at their final name only once complete (they are written atomically), so
+    a file there is a finished download.
+    """
+    for extension in EXTENSIONS:
+        path = folder / (stem + extension)
+        if path.is_file():
+            return path
+    return None
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Remove the temporary files killed downloads left in ``folder``; returns how many.
+
+    A temporary file a living process is writing (another shard's job in the same folder)
+    is locked, and kept.
+    """
+    removed = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            match = _TEMP.fullmatch(entry.name)
+            if match is None or not entry.is_file(follow_symlinks=False):
+                continue
+            prefix = match[1]
+            if not (prefix.endswith(EXTENSIONS) or len(prefix) == 64):
+                continue
+            if remove_if_stale(Path(entry.path)):
+                removed += 1
+    return removed
