@@ -33,6 +33,7 @@ from ._items import (
     running,
     tone_wav,
 )
+from ._limits import RateLimit
 from ._server import TEST_API_KEY, RecordedRequest, ReferenceServer, api_key_id
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "IgnoreRange",
     "Item",
     "PartialContent",
+    "RateLimit",
     "Ready",
     "RecordedRequest",
     "Redirect",

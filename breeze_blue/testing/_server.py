@@ -34,6 +34,7 @@ from ._faults import (
     Trickle,
 )
 from ._items import ErrorReply, Item, Ready, default_items, running
+from ._limits import RateLimit, _Limiter
 
 __all__ = ["TEST_API_KEY", "RecordedRequest", "ReferenceServer", "api_key_id"]
 
@@ -72,11 +73,23 @@ class ReferenceServer:
     others, ``401`` without a valid ``xi-api-key``. Start it with ``with`` (or
     :meth:`start`/:meth:`stop`); it listens on loopback only.
 
+    ``rate_limit`` (a :class:`RateLimit`, also settable later as ``server.rate_limit``)
+    answers audio requests beyond a limit with ``429 RATE_LIMITED`` and ``Retry-After``,
+    as the API does; :attr:`rate_limited`, :attr:`peak_in_flight` and
+    :attr:`early_requests` say how a client coped. Many items are cheap: a
+    ``Ready(size=...)`` body is generated as it is sent, never held in memory.
+
     Example:
         >>> with ReferenceServer() as server:
         ...     server.add("hist_mine", Ready(media_type="audio/wav", body=b"RIFF..."))
         ...     client = BreezeBlue(api_key=TEST_API_KEY, base_url=server.url)
         ...     client.history.download_audio("hist_mine").read()
+
+        Two thousand 256 KiB items behind a limit, for a benchmark:
+
+        >>> with ReferenceServer(rate_limit=RateLimit(max_in_flight=8)) as server:
+        ...     for i in range(2000):
+        ...         server.add(f"hist_{i:05d}", Ready(size=256 * 1024))
     """
 
     def __init__(
@@ -87,6 +100,7 @@ class ReferenceServer:
         require_key: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         host = "127.0.0.1" if host == "localhost" else host
         try:
@@ -106,6 +120,7 @@ class ReferenceServer:
         self._open_connections = 0
         self._faults: dict[str, deque[Fault | ErrorReply]] = {}
         self._lock = threading.Lock()
+        self._limiter = _Limiter(rate_limit)
         self._httpd = _HTTPServer((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
 
@@ -115,6 +130,64 @@ class ReferenceServer:
         host, port = self._httpd.server_address[:2]
         host = f"[{host!s}]" if ":" in str(host) else str(host)
         return f"http://{host}:{port}"
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The limit on audio requests, or ``None`` (the default): no limit.
+
+        Setting it takes effect for the next request and refills the token bucket; requests
+        already being served keep counting as in flight.
+
+        Example:
+            >>> server.rate_limit = RateLimit(per_second=5, burst=5)
+            >>> server.rate_limit = None  # unlimited again
+        """
+        return self._limiter.limit
+
+    @rate_limit.setter
+    def rate_limit(self, rate_limit: RateLimit | None) -> None:
+        self._limiter.limit = rate_limit
+
+    @property
+    def rate_limited(self) -> int:
+        """How many ``429 RATE_LIMITED`` answers the rate limit sent.
+
+        Items and faults that answer ``429`` themselves (``hist_rate_limited``) are not
+        counted.
+
+        Example:
+            >>> assert server.rate_limited == 0
+        """
+        return self._limiter.rate_limited
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most audio requests served at once, from admission to the body's last byte.
+
+        Counted with or without a rate limit; requests refused with ``429`` (or ``401``)
+        never count as in flight.
+
+        Example:
+            >>> server.rate_limit = RateLimit(max_in_flight=8)
+            >>> ...  # downloads
+            >>> assert server.peak_in_flight <= 8
+        """
+        return self._limiter.peak_in_flight
+
+    @property
+    def early_requests(self) -> int:
+        """Audio requests that arrived while a ``Retry-After`` the rate limit sent was running.
+
+        A ``429`` sent at time *t* with ``Retry-After: n`` makes a request that arrives
+        between *t* + 50 ms and *t* + *n* - 50 ms early, whether it is then admitted or
+        not. The 50 ms at each end spare a request that was already on its way when the
+        ``429`` went out and a client that waits exactly the announced time. A client whose
+        workers share one back-off gate sends no early request.
+
+        Example:
+            >>> assert server.early_requests == 0, "a worker ignored another's Retry-After"
+        """
+        return self._limiter.early_requests
 
     def add(self, history_item_id: str, item: Item, *, running_polls: int = 0) -> None:
         """Add or replace a history item.
@@ -210,6 +283,9 @@ class ReferenceServer:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 makes a burst of new connections (a benchmark's
+    # workers starting together) wait for SYN retransmits, a second each.
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -231,6 +307,9 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "BreezeBlueReference/1"
+    # Headers and body go out in separate writes; with Nagle on, a keep-alive client's
+    # delayed ACK holds the body back some 40 ms per request, which swamps any benchmark.
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def log_message(self, format: str, *args: object) -> None:
@@ -252,6 +331,9 @@ class _Handler(BaseHTTPRequestHandler):
         reference = self.server.reference
         path = self.path.split("?", 1)[0]
         item_id = _history_item_id(path)
+        if item_id is not None:
+            # On arrival, before anything can delay it: the gate is about when requests start.
+            reference._limiter.arrived()
         key = self.headers.get("xi-api-key")
         key_valid = key is not None and key in reference.api_keys
         headers = {
@@ -281,6 +363,23 @@ class _Handler(BaseHTTPRequestHandler):
         if item_id is None:
             self._send_error(404, "RESOURCE_NOT_FOUND", "No such route.")
             return
+        retry_after = reference._limiter.admit()
+        if retry_after is not None:
+            self._send_error(
+                429,
+                "RATE_LIMITED",
+                "Too many requests; retry after the Retry-After interval.",
+                {"retry-after": str(retry_after)},
+            )
+            return
+        try:
+            self._serve_item(item_id, key if key_valid else None, fault)
+        finally:
+            # Also when the client hung up mid-body: a lost download frees its slot.
+            reference._limiter.release()
+
+    def _serve_item(self, item_id: str, key: str | None, fault: Fault | None) -> None:
+        reference = self.server.reference
         if len(item_id) > _MAX_ID_LENGTH or _CONTROL.search(item_id):
             self._send_error(400, "INVALID_REQUEST", "The history item identifier is malformed.")
             return
@@ -294,7 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(item, ErrorReply):
             self._send_reply(item)
         else:
-            self._send_audio(item_id, item, key if key_valid else None, fault)
+            self._send_audio(item_id, item, key, fault)
 
     def __getattr__(self, name: str) -> Any:
         # http.server dispatches to do_<METHOD> and answers an unknown one with an HTML
