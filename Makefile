@@ -12,7 +12,7 @@ GENERATE = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate
 	--path openapi.yaml --config generator-config.yaml --meta none --fail-on-warning \
 	--custom-template-path templates
 
-.PHONY: interop interop-fast ts-demo install generate check-generated spec cassettes lint format typecheck test demo bench clean node-install spec-lint ts-check docs browser
+.PHONY: interop interop-fast ts-demo install generate check-generated spec cassettes lint format typecheck test demo bench bench-bulk clean node-install spec-lint ts-check docs browser
 
 install: $(STAMP)
 
@@ -71,6 +71,11 @@ $(BENCH_STAMP): $(STAMP)
 ## BENCH_ARGS="--quick" for a short run while developing; "--sdk-rev REV" to measure a commit.
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bulk.py $(BENCH_ARGS)
+
+## Only the bulk part: download_many() at a rate limit's edge (benchmarks/bulk.md).
+bench-bulk: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/bulk.py $(BENCH_ARGS)
 
 ## Other languages' generators against openapi.yaml (not part of make test): interop/,
 ## results in docs/interop.md.

@@ -49,6 +49,12 @@ class Pacer:
     :meth:`start`, and :meth:`release` when the request and its body are done), a number
     means the gate is closed for that long, ``math.inf`` that every slot is taken.
 
+    The limit halves on a ``429`` (never below 1) and climbs back by one after as many good
+    answers as it allows at once. The level that drew the ``429`` is remembered: climbing to
+    it again takes :attr:`patience` times longer, and each ``429`` there doubles that, so a
+    server's fixed limit is probed now and then instead of on every climb. Passing that level
+    cleanly forgets it (the server may have raised its limit).
+
     Example (one worker's turn, as the drivers take it)::
 
         while (delay := pacer.wait_time(clock())) is not None:
@@ -58,12 +64,18 @@ class Pacer:
         pacer.release()
     """
 
+    PATIENCE = 4
+    MAX_PATIENCE = 64
+
     def __init__(self, concurrency: int) -> None:
         self.maximum = concurrency
         self.limit = concurrency
         self.in_flight = 0
         self.gate_until = 0.0
         self.rate_limited = 0
+        self.ceiling = math.inf
+        """The lowest limit that drew a 429 and has not been passed cleanly since."""
+        self.patience = self.PATIENCE
         self._epoch = 0
         self._good = 0
 
@@ -89,11 +101,17 @@ class Pacer:
         self.rate_limited += 1
 
     def succeeded(self) -> None:
-        """A good answer: after ``limit`` of them in a row, one more request may fly."""
+        """A good answer: enough of them in a row, and one more request may fly."""
         self._good += 1
-        if self._good >= self.limit:
-            self._good = 0
-            self.limit = min(self.maximum, self.limit + 1)
+        probing = self.limit + 1 >= self.ceiling
+        if self._good < self.limit * (self.patience if probing else 1):
+            return
+        self._good = 0
+        if self.limit >= self.ceiling:
+            # A whole round at the level that once drew a 429, without one: forget it.
+            self.ceiling = math.inf
+            self.patience = max(self.PATIENCE, self.patience // 2)
+        self.limit = min(self.maximum, self.limit + 1)
 
     def throttled(self, epoch: int, delay: float, now: float, *, halve: bool) -> None:
         """The server said "not now, for ``delay`` seconds": close the gate for everyone.
@@ -106,6 +124,9 @@ class Pacer:
         if halve and epoch == self._epoch:
             self._epoch += 1
             self._good = 0
+            if self.limit >= self.ceiling:
+                self.patience = min(self.MAX_PATIENCE, self.patience * 2)
+            self.ceiling = min(self.ceiling, self.limit)
             self.limit = max(1, self.limit // 2)
 
 
