@@ -5,7 +5,8 @@ process with a rate limit, at most 16 requests in flight and 200 a second, answe
 that with ``429`` and ``Retry-After``, as the API does. Each client runs as its own process:
 
 - ``download_many()`` on ``BreezeBlue`` (threads) and on ``AsyncBreezeBlue`` (tasks), with
-  the default ``concurrency=8`` and with ``concurrency=32``, above the server's limit;
+  the default ``concurrency=8`` and with ``concurrency=32``, above the server's limit; and
+  with ``concurrency=32`` on the aiohttp extra (``DefaultAioHttpClient``);
 - the naive way, ``asyncio.gather`` over ``download_audio()`` + ``asave()`` for every id,
   as the README shows side by side.
 
@@ -92,6 +93,16 @@ import asyncio
 from breeze_blue import AsyncBreezeBlue
 async def main():
     async with AsyncBreezeBlue(api_key=KEY, base_url=URL) as client:
+        return await client.history.download_many(IDS, FOLDER, concurrency=32)
+FAILED = len(asyncio.run(main()).failed)
+""",
+    "download_many, async + DefaultAioHttpClient, concurrency 32": """
+import asyncio
+from breeze_blue import AsyncBreezeBlue, DefaultAioHttpClient
+async def main():
+    async with AsyncBreezeBlue(
+        api_key=KEY, base_url=URL, http_client=DefaultAioHttpClient()
+    ) as client:
         return await client.history.download_many(IDS, FOLDER, concurrency=32)
 FAILED = len(asyncio.run(main()).failed)
 """,

@@ -34,7 +34,12 @@ from ._core.flow import (
     unusable_redirect,
 )
 from ._core.names import EXTENSIONS, file_name
-from ._errors import AuthenticationError, BreezeBlueError, foreign_transport_error
+from ._errors import (
+    APIConnectionError,
+    AuthenticationError,
+    BreezeBlueError,
+    foreign_transport_error,
+)
 from ._files.folder import find_complete, remove_stale_temps
 from ._report import DownloadReport, DownloadResult
 from ._stream import Body
@@ -74,6 +79,7 @@ class TaskRun:
         self._queue: deque[Job] = deque()
         self._closed = False
         self._stopping: BaseException | None = None
+        self._answered = False  # has the server answered any request of this run yet?
 
     async def run(self, ids: Iterable[object]) -> DownloadReport:
         """Download every id; returns the report, or raises what stops every item."""
@@ -182,6 +188,10 @@ class TaskRun:
             return await self._save(job, response, slot)
         except AuthenticationError:
             raise  # the key is refused: every other item would fail the same way
+        except APIConnectionError as exc:
+            if not self._answered:
+                raise  # no answer yet from this base URL at all: a wrong or unreachable host
+            return failed(job.history_item_id, exc)
         except (BreezeBlueError, OSError, ValueError, TypeError) as exc:
             return failed(job.history_item_id, exc)
         finally:
@@ -268,6 +278,8 @@ class TaskRun:
                 outcome = foreign_transport_error(exc)
                 if outcome is None:
                     raise
+            if isinstance(outcome, httpx.Response):
+                self._answered = True
             if isinstance(outcome, httpx.Response) and outcome.status_code == 429:
                 self._pacer.saw_rate_limit()
             delay = throttle_delay(outcome, self._settings, job)

@@ -34,7 +34,7 @@ from ._core.flow import (
     unusable_redirect,
 )
 from ._core.names import EXTENSIONS, file_name
-from ._errors import AuthenticationError, BreezeBlueError
+from ._errors import APIConnectionError, AuthenticationError, BreezeBlueError
 from ._files.folder import find_complete, remove_stale_temps
 from ._report import DownloadReport, DownloadResult
 from ._save import save
@@ -128,6 +128,7 @@ class ThreadedRun:
         self._closed = False
         self._active = 0
         self._stopping: BaseException | None = None
+        self._answered = False  # has the server answered any request of this run yet?
 
     # ---- the caller's thread
 
@@ -275,6 +276,10 @@ class ThreadedRun:
             return self._save(job, response, slot)
         except AuthenticationError:
             raise  # the key is refused: every other item would fail the same way
+        except APIConnectionError as exc:
+            if not self._answered:
+                raise  # no answer yet from this base URL at all: a wrong or unreachable host
+            return failed(job.history_item_id, exc)
         except (BreezeBlueError, OSError, ValueError, TypeError) as exc:
             return failed(job.history_item_id, exc)
         finally:
@@ -361,6 +366,8 @@ class ThreadedRun:
                 outcome = exc
             except httpx.InvalidURL as exc:
                 raise unusable_redirect(exc) from exc
+            if isinstance(outcome, httpx.Response):
+                self._answered = True
             if isinstance(outcome, httpx.Response) and outcome.status_code == 429:
                 with self._cond:
                     self._pacer.saw_rate_limit()

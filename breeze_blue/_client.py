@@ -166,7 +166,9 @@ class History:
 
         One item's failure never raises: it is a ``"failed"`` result with its typed error.
         What would fail every item raises at once: a refused key
-        (:class:`AuthenticationError`), a closed client, a folder that cannot be made.
+        (:class:`AuthenticationError`), a base URL that has not answered a single request
+        (:class:`APIConnectionError`, once the first item's retries are spent), a closed
+        client, a folder that cannot be made.
 
         Args:
             ids: Any iterable of ids, read lazily (a generator of millions is fine).
@@ -185,6 +187,7 @@ class History:
         Raises:
             TypeError, ValueError: a malformed argument (nothing is sent).
             AuthenticationError: the API key was refused.
+            APIConnectionError: the server could not be reached before any item was.
 
         Example:
             >>> report = client.history.download_many(["hist_01haudio", "hist_wav"], "backup")

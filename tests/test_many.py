@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 
 from breeze_blue import (
+    APIConnectionError,
     AsyncBreezeBlue,
     AuthenticationError,
     BreezeBlue,
@@ -37,6 +39,7 @@ from breeze_blue._core.names import file_stem, id_for_stem, in_shard
 from breeze_blue._files.atomic import AtomicFile
 from breeze_blue.testing import (
     TEST_API_KEY,
+    ErrorReply,
     RateLimit,
     Ready,
     ReferenceServer,
@@ -47,15 +50,16 @@ from breeze_blue.testing import (
 BODY = b"RIFF" + bytes(range(256)) * 16
 
 
-def run_many(kind: str, server: ReferenceServer, *args: Any, key: str = TEST_API_KEY,
+def run_many(kind: str, server: ReferenceServer | str, *args: Any, key: str = TEST_API_KEY,
              **kwargs: Any) -> DownloadReport:  # fmt: skip
-    """``download_many`` on a fresh client of the given kind."""
+    """``download_many`` on a fresh client of the given kind (a server, or a base URL)."""
+    url = server if isinstance(server, str) else server.url
     if kind == "sync":
-        with BreezeBlue(api_key=key, base_url=server.url) as client:
+        with BreezeBlue(api_key=key, base_url=url) as client:
             return client.history.download_many(*args, **kwargs)
 
     async def main() -> DownloadReport:
-        async with AsyncBreezeBlue(api_key=key, base_url=server.url) as client:
+        async with AsyncBreezeBlue(api_key=key, base_url=url) as client:
             return await client.history.download_many(*args, **kwargs)
 
     return asyncio.run(main())
@@ -74,11 +78,16 @@ def leftovers(folder: Path) -> list[str]:
 # ---------------------------------------------------------------------------- the outcome
 
 
-def test_a_mixed_set_is_reported_in_input_order(kind: str, tmp_path: Path) -> None:
+def test_a_mixed_set_is_reported_in_input_order(  # ready, missing, failed, waiting, 429
+    kind: str, tmp_path: Path
+) -> None:
     with ReferenceServer() as server:
         server.add("hist_soon", Ready(media_type="audio/flac", body=BODY), running_polls=2)
         server.add("../../etc/passwd", Ready(media_type="audio/wav", body=BODY))
         server.add("hist ünïcode/ä", Ready(media_type="audio/x-new", body=BODY))
+        server.inject(
+            "hist_wav", ErrorReply(429, "RATE_LIMITED", "Slow down.", {"retry-after": "1"})
+        )
         ids = [
             "hist_mpeg", "hist_missing", "hist_soon", "hist_failed", "hist_wav",
             "hist_mpeg", "../../etc/passwd", "hist ünïcode/ä", "x" * 300, "hist_pcm",
@@ -119,7 +128,7 @@ def test_a_mixed_set_is_reported_in_input_order(kind: str, tmp_path: Path) -> No
         assert too_long.status == "failed"
         assert isinstance(too_long.error, ValueError)
         assert report.bytes == sum(r.size or 0 for r in report.saved)
-        assert report.rate_limited == 0
+        assert report.rate_limited == 1  # hist_wav's first answer; then it was saved
         assert report.elapsed > 0
         assert not report.ok
         assert len(report.failed) == 3
@@ -204,6 +213,17 @@ def test_a_refused_key_raises_at_once(kind: str, tmp_path: Path) -> None:
         run_many(kind, server, ids, tmp_path, key="bb_wrong_key_000000")
     assert len(server.requests) <= 16  # the workers' first requests, not a thousand
     assert leftovers(tmp_path) == []
+
+
+def test_a_base_url_that_never_answers_raises_at_once(kind: str, tmp_path: Path) -> None:
+    with socket.socket() as listener:  # a loopback port nobody listens on
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+    ids = (f"hist_{n}" for n in range(1000))
+    started = time.monotonic()
+    with pytest.raises(APIConnectionError):
+        run_many(kind, f"http://127.0.0.1:{port}", ids, tmp_path)
+    assert time.monotonic() - started < 30  # not a thousand items' retries
 
 
 @pytest.mark.parametrize(
@@ -460,6 +480,9 @@ def test_one_gate_and_a_limit_that_finds_the_servers(kind: str, tmp_path: Path) 
     with ReferenceServer(rate_limit=RateLimit(max_in_flight=2)) as server:
         for history_item_id in ids:
             server.add(history_item_id, Ready(size=64 * 1024))
+            # Each answer takes a little while, so requests overlap at the server as they
+            # would over a real link (on loopback a 64 KiB body is written at once).
+            server.inject(history_item_id, *[Trickle(chunk=16 * 1024, delay=0.003)] * 10)
         report = run_many(kind, server, ids, tmp_path, concurrency=8)
         assert len(report.saved) == len(ids)
         assert report.rate_limited == server.rate_limited
