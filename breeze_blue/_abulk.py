@@ -1,8 +1,9 @@
 """``AsyncBreezeBlue.history.download_many()``: many items on a bounded set of tasks.
 
 The twin of ``_bulk.py`` (threads), over the same sans-I/O schedule (:mod:`._core.bulk`):
-one :class:`Pacer` shared by the tasks, one :class:`Plan` of the ids. Changes to how items
-are scheduled go there, not here; what differs is only how to wait and how to write.
+one :class:`Pacer` shared by the tasks, one :class:`Plan` of the ids, and the same rules
+for what stops a run (``_bulk.is_fatal``) and when the gate closes
+(``_bulk.throttle_delay``). What differs is only how to wait and how to write.
 """
 
 from __future__ import annotations
@@ -20,8 +21,16 @@ import httpx
 from ._asave import asave
 from ._async_client import aread_capped
 from ._audio import AsyncAudio
-from ._bulk import Parked, Slot, Stopped, throttle_delay
-from ._core.bulk import Job, Pacer, Plan, failed
+from ._bulk import (
+    THROTTLES_PER_RETRY,
+    Parked,
+    Slot,
+    Stopped,
+    bulk_settings,
+    is_fatal,
+    throttle_delay,
+)
+from ._core.bulk import Job, Pacer, Plan, failed, max_parked
 from ._core.flow import (
     Flow,
     ReadBody,
@@ -36,15 +45,19 @@ from ._core.flow import (
 from ._core.names import EXTENSIONS, file_name
 from ._errors import (
     APIConnectionError,
-    AuthenticationError,
     BreezeBlueError,
+    could_not_connect,
     foreign_transport_error,
 )
-from ._files.folder import find_complete, remove_stale_temps
+from ._files.folder import find_complete, ignores_case, remove_stale_temps
 from ._report import DownloadReport, DownloadResult
 from ._stream import Body
 
 __all__ = ["TaskRun"]
+
+# Ids are looked for on disk this many at a time, in a worker thread: the event loop never
+# blocks on a long run of files that are already there.
+_BATCH = 32
 
 
 class TaskRun:
@@ -65,8 +78,10 @@ class TaskRun:
         on_item: Callable[[DownloadResult], object] | None,
     ) -> None:
         self._http = http
-        self._settings = settings
-        self._sleep = sleep
+        self._settings = bulk_settings(settings, http.timeout)
+        # Real waits are made on the condition, so that stopping cuts them short; a sleep
+        # the caller gave the client (a test's fake) is honoured as it is.
+        self._sleep = None if sleep is asyncio.sleep else sleep
         self._folder = folder
         self._concurrency = concurrency
         self._overwrite = overwrite
@@ -75,23 +90,27 @@ class TaskRun:
         self._on_item = on_item
         self._plan = Plan(folder, shard, overwrite)
         self._pacer = Pacer(concurrency)
+        self._max_parked = max_parked(concurrency)
         self._cond = asyncio.Condition()
         self._queue: deque[Job] = deque()
         self._closed = False
         self._stopping: BaseException | None = None
         self._answered = False  # has the server answered any request of this run yet?
+        self._unreachable = 0  # items in a row that could not connect, since the last answer
 
     async def run(self, ids: Iterable[object]) -> DownloadReport:
         """Download every id; returns the report, or raises what stops every item."""
         started = time.monotonic()
         await asyncio.to_thread(remove_stale_temps, self._folder)
+        self._plan.fold_case = await asyncio.to_thread(ignores_case, self._folder)
         workers = [asyncio.create_task(self._work()) for _ in range(self._concurrency)]
         try:
             await self._feed(ids)
             await asyncio.gather(*workers)
-        except BaseException:
+        except BaseException as exc:
             # Cancelled, or on_item raised: the downloads in flight are cancelled too, and
             # asave() removes their temporary files.
+            self._stopping = self._stopping or exc
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
@@ -100,28 +119,62 @@ class TaskRun:
             raise self._stopping
         return self._plan.report(time.monotonic() - started, self._pacer.rate_limited)
 
+    async def _stop(self, exc: BaseException) -> None:
+        async with self._cond:
+            if self._stopping is None:
+                self._stopping = exc
+            self._cond.notify_all()
+
     async def _feed(self, ids: Iterable[object]) -> None:
+        batch: list[Job | DownloadResult] = []
         for history_item_id in ids:
-            admitted = self._plan.admit(history_item_id, exists=self._find_complete)
-            if admitted is None:
-                continue
+            prepared = self._plan.prepare(history_item_id)
+            if prepared is not None:
+                batch.append(prepared)
+            if len(batch) >= _BATCH:
+                if not await self._admit(batch):
+                    return
+                batch = []
+            elif prepared is None:
+                await asyncio.sleep(0)  # a long run of duplicates must not hold the loop
+        if batch and not await self._admit(batch):
+            return
+        async with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    async def _admit(self, batch: list[Job | DownloadResult]) -> bool:
+        """Settle a batch in input order and queue its jobs; False once stopping."""
+        jobs = [item for item in batch if isinstance(item, Job)]
+        looks = await asyncio.to_thread(lambda: {id(job): self._look(job.stem) for job in jobs})
+        for item in batch:
+            admitted = self._plan.settle(item, looks.get(id(item)))
             if isinstance(admitted, DownloadResult):
                 self._deliver(admitted)
                 continue
             async with self._cond:
                 await self._cond.wait_for(
-                    lambda: self._stopping is not None or len(self._queue) < self._concurrency
+                    lambda: (
+                        self._stopping is not None
+                        or (
+                            len(self._queue) < self._concurrency
+                            and self._plan.parked < self._max_parked
+                        )
+                    )
                 )
                 if self._stopping is not None:
-                    return
+                    return False
                 self._queue.append(admitted)
                 self._cond.notify_all()
-        async with self._cond:
-            self._closed = True
-            self._cond.notify_all()
+        return True
 
-    def _find_complete(self, stem: str) -> Path | None:
-        return find_complete(self._folder, stem)
+    def _look(self, stem: str) -> Path | OSError | None:
+        if self._overwrite:
+            return None
+        try:
+            return find_complete(self._folder, stem)
+        except OSError as exc:
+            return exc
 
     def _deliver(self, result: DownloadResult) -> None:
         if self._on_item is not None:
@@ -145,23 +198,20 @@ class TaskRun:
                     await self._wait(None if next_due is None else next_due - time.monotonic())
             try:
                 outcome = await self._run_job(job)
+                if isinstance(outcome, DownloadResult):
+                    self._plan.finish(job, outcome)
+                    self._deliver(outcome)
             except Stopped:
                 continue
-            except BaseException as exc:  # a 401 (or a bug) stops every item
-                async with self._cond:
-                    if self._stopping is None:
-                        self._stopping = exc
-                    self._cond.notify_all()
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # a fatal error, on_item raising, or a bug
+                await self._stop(exc)
                 return
             async with self._cond:
                 if isinstance(outcome, Parked):
                     self._plan.park(job, outcome.due)
                 self._cond.notify_all()
-            if isinstance(outcome, DownloadResult):
-                self._plan.finish(job, outcome)
-                self._deliver(outcome)
 
     async def _wait(self, timeout: float | None) -> None:
         """Wait on the condition (held), at most ``timeout`` seconds."""
@@ -169,7 +219,8 @@ class TaskRun:
             await self._cond.wait()
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._cond.wait(), max(0.0, timeout))
+            async with asyncio.timeout(max(0.0, timeout)):
+                await self._cond.wait()
 
     async def _run_job(self, job: Job) -> DownloadResult | Parked:
         slot = Slot()
@@ -186,13 +237,15 @@ class TaskRun:
             if isinstance(response, Parked):
                 return response
             return await self._save(job, response, slot)
-        except AuthenticationError:
-            raise  # the key is refused: every other item would fail the same way
-        except APIConnectionError as exc:
-            if not self._answered:
-                raise  # no answer yet from this base URL at all: a wrong or unreachable host
-            return failed(job.history_item_id, exc)
         except (BreezeBlueError, OSError, ValueError, TypeError) as exc:
+            if isinstance(exc, APIConnectionError) and could_not_connect(exc):
+                self._unreachable += 1
+            fatal = is_fatal(
+                exc, self._settings, answered=self._answered, unreachable=self._unreachable,
+                concurrency=self._concurrency,
+            )  # fmt: skip
+            if self._http.is_closed or fatal:
+                raise
             return failed(job.history_item_id, exc)
         finally:
             if slot.held:
@@ -200,7 +253,9 @@ class TaskRun:
 
     async def _save(self, job: Job, response: httpx.Response, slot: Slot) -> DownloadResult:
         async def reopen(headers: Mapping[str, str], retry: int) -> httpx.Response:
-            await self._sleep(backoff_delay(self._settings.policy, retry))
+            if slot.held:
+                await self._release(slot)  # no slot is held while backing off
+            await self._pause(backoff_delay(self._settings.policy, retry))
             flow = download_flow(
                 self._http.build_request,
                 self._settings,
@@ -220,8 +275,10 @@ class TaskRun:
             )
         )
         path = self._folder / file_name(job.stem, audio.content_type)
+        if await asyncio.to_thread(path.is_dir):
+            await audio.aclose()
+            raise IsADirectoryError(f"a folder has the item's file name: {str(path)!r}")
         await asave(audio, path)
-        self._pacer.succeeded()
         if self._overwrite:
             await asyncio.to_thread(self._remove_other_extensions, job.stem, path)
         size = (await asyncio.to_thread(path.stat)).st_size
@@ -256,15 +313,15 @@ class TaskRun:
                     await self._release(slot)
                 if parkable and isinstance(last, httpx.Response) and last.status_code == 409:
                     return Parked(time.monotonic() + action.seconds)
-                await self._sleep(action.seconds)
+                await self._pause(action.seconds)
                 answer = None
             else:
                 answer = await aread_capped(action)
 
     async def _send(self, job: Job, action: Send, slot: Slot) -> object:
+        budget = THROTTLES_PER_RETRY * self._settings.policy.max_retries
         while True:
-            if not slot.held:
-                await self._acquire(slot)
+            await self._acquire(slot)
             if self._http.is_closed:
                 raise client_closed()
             outcome: object
@@ -278,30 +335,47 @@ class TaskRun:
                 outcome = foreign_transport_error(exc)
                 if outcome is None:
                     raise
+            delay = throttle_delay(outcome, self._settings)
             if isinstance(outcome, httpx.Response):
                 self._answered = True
-            if isinstance(outcome, httpx.Response) and outcome.status_code == 429:
-                self._pacer.saw_rate_limit()
-            delay = throttle_delay(outcome, self._settings, job)
-            if delay is None:
-                return outcome
+                self._unreachable = 0
+                if outcome.status_code == 429:
+                    self._pacer.saw_rate_limit()
+                elif delay is None:
+                    self._pacer.succeeded()
+            if delay is not None:
+                # Every task waits, whatever this item does next.
+                async with self._cond:
+                    self._pacer.throttled(
+                        slot.epoch,
+                        delay,
+                        time.monotonic(),
+                        halve=isinstance(outcome, httpx.Response) and outcome.status_code == 429,
+                    )
+                    self._cond.notify_all()
+            if delay is None or job.throttles >= budget:
+                return outcome  # the flow decides: the audio, an error, or its own retry
+            if delay > self._settings.policy.max_retry_after:
+                return outcome  # the flow raises RateLimitError, and that stops the run
             assert isinstance(outcome, httpx.Response)
             await aread_capped(ReadBody(outcome))
             job.throttles += 1
-            async with self._cond:
-                self._pacer.throttled(
-                    slot.epoch, delay, time.monotonic(), halve=outcome.status_code == 429
-                )
-                self._pacer.release()
-                slot.held = False
-                self._cond.notify_all()
+            await self._release(slot)
 
     async def _acquire(self, slot: Slot) -> None:
+        """Hold a slot with the gate open: every request waits for the gate, a held slot too."""
         async with self._cond:
             while True:
                 if self._stopping is not None:
                     raise Stopped
-                delay = self._pacer.wait_time(time.monotonic())
+                now = time.monotonic()
+                if slot.held and now >= self._pacer.gate_until:
+                    return
+                if slot.held:  # the gate closed since this slot was taken
+                    self._pacer.release()
+                    slot.held = False
+                    self._cond.notify_all()
+                delay = self._pacer.wait_time(now)
                 if delay is None:
                     break
                 await self._wait(None if math.isinf(delay) else delay)
@@ -313,3 +387,17 @@ class TaskRun:
             self._pacer.release()
             slot.held = False
             self._cond.notify_all()
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, cut short (with :class:`Stopped`) if the run stops."""
+        if self._sleep is not None:
+            await self._sleep(seconds)
+            return
+        deadline = time.monotonic() + seconds
+        async with self._cond:
+            while self._stopping is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                await self._wait(left)
+            raise Stopped

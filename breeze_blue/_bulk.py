@@ -14,13 +14,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 
 from ._audio import Audio
 from ._client import read_capped
-from ._core.bulk import Job, Pacer, Plan, failed
+from ._core.bulk import Job, Pacer, Plan, failed, max_parked
 from ._core.flow import (
     Flow,
     ReadBody,
@@ -34,18 +35,36 @@ from ._core.flow import (
     unusable_redirect,
 )
 from ._core.names import EXTENSIONS, file_name
-from ._errors import APIConnectionError, AuthenticationError, BreezeBlueError
-from ._files.folder import find_complete, remove_stale_temps
+from ._errors import (
+    APIConnectionError,
+    AuthenticationError,
+    BreezeBlueError,
+    RateLimitError,
+    could_not_connect,
+)
+from ._files.folder import find_complete, ignores_case, remove_stale_temps
 from ._report import DownloadReport, DownloadResult
 from ._save import save
 from ._stream import Body
 
-__all__ = ["THROTTLES_PER_RETRY", "Parked", "Stopped", "ThreadedRun", "throttle_delay"]
+__all__ = [
+    "THROTTLES_PER_RETRY",
+    "Parked",
+    "Slot",
+    "Stopped",
+    "ThreadedRun",
+    "bulk_settings",
+    "is_fatal",
+    "throttle_delay",
+    "unreachable_after",
+]
 
 THROTTLES_PER_RETRY = 3
 """The gate turns one item back up to this many times its client's ``max_retries``: a
 wave of ``429`` answers hits an item more than once while the limit comes down. Past that,
 the item's own retries decide (``max_retries=0`` keeps meaning no retry at all)."""
+
+_POLL = 0.5  # how often a waiting caller's thread wakes, so Ctrl-C is seen everywhere
 
 
 class Parked:
@@ -71,27 +90,55 @@ class Slot:
         self.epoch = 0
 
 
-def throttle_delay(outcome: object, settings: Settings, job: Job) -> float | None:
-    """The gate's wait for an answer that says "not now", or ``None`` to let the flow see it.
+def bulk_settings(settings: Settings, client_timeout: httpx.Timeout) -> Settings:
+    """The client's settings for a bulk run: no limit on waiting for a pooled connection.
+
+    The pacer already bounds the downloads in flight; a ``concurrency`` above the pool's
+    size must make workers wait their turn, not fail with a pool timeout.
+    """
+    timeout = settings.timeout or client_timeout
+    unbounded = httpx.Timeout(
+        connect=timeout.connect, read=timeout.read, write=timeout.write, pool=None
+    )
+    return replace(settings, timeout=unbounded)
+
+
+def throttle_delay(outcome: object, settings: Settings) -> float | None:
+    """The gate's wait for an answer that says "not now", or ``None`` if it does not.
 
     A ``429`` (with or without ``Retry-After``) or a ``503`` with one closes the gate for
-    every worker. An item turned back too often (:data:`THROTTLES_PER_RETRY`), or asked to
-    wait longer than the client's ``max_retry_after``, goes to its own retry policy instead.
+    every worker, for as long as the server asked (a backoff if it did not say).
     """
-    budget = THROTTLES_PER_RETRY * settings.policy.max_retries
-    if not isinstance(outcome, httpx.Response) or job.throttles >= budget:
-        return None
-    status = outcome.status_code
-    if status not in (429, 503):
+    if not isinstance(outcome, httpx.Response) or outcome.status_code not in (429, 503):
         return None
     asked = server_delay(outcome.headers, now=settings.clock)
     if asked is None:
-        if status == 503:
+        if outcome.status_code == 503:
             return None
-        asked = backoff_delay(settings.policy, job.throttles)
-    if asked > settings.policy.max_retry_after:
-        return None
+        asked = backoff_delay(settings.policy, 0)
     return asked
+
+
+def unreachable_after(concurrency: int) -> int:
+    """Items in a row that could not connect, with no answer between, before the run stops."""
+    return max(16, 2 * concurrency)
+
+
+def is_fatal(exc: BaseException, settings: Settings, *, answered: bool, unreachable: int,
+             concurrency: int) -> bool:  # fmt: skip
+    """Whether one item's error stops the whole run: it would be every item's.
+
+    A refused key; a server that never answered (or stopped answering for
+    :func:`unreachable_after` items in a row); a ``429`` asking to wait longer than the
+    client's ``max_retry_after``, which every item would hit.
+    """
+    if isinstance(exc, AuthenticationError):
+        return True
+    if isinstance(exc, APIConnectionError) and could_not_connect(exc):
+        return not answered or unreachable >= unreachable_after(concurrency)
+    if isinstance(exc, RateLimitError):
+        return (exc.retry_after or 0.0) > settings.policy.max_retry_after
+    return False
 
 
 class ThreadedRun:
@@ -112,8 +159,10 @@ class ThreadedRun:
         on_item: Callable[[DownloadResult], object] | None,
     ) -> None:
         self._http = http
-        self._settings = settings
-        self._sleep = sleep
+        self._settings = bulk_settings(settings, http.timeout)
+        # Real waits are made on the condition, so that stopping cuts them short; a sleep
+        # the caller gave the client (a test's fake) is honoured as it is.
+        self._sleep = None if sleep is time.sleep else sleep
         self._folder = folder
         self._concurrency = concurrency
         self._overwrite = overwrite
@@ -122,6 +171,7 @@ class ThreadedRun:
         self._on_item = on_item
         self._plan = Plan(folder, shard, overwrite)
         self._pacer = Pacer(concurrency)
+        self._max_parked = max_parked(concurrency)
         self._cond = threading.Condition()
         self._queue: deque[Job] = deque()
         self._done: deque[tuple[Job, DownloadResult]] = deque()
@@ -129,6 +179,7 @@ class ThreadedRun:
         self._active = 0
         self._stopping: BaseException | None = None
         self._answered = False  # has the server answered any request of this run yet?
+        self._unreachable = 0  # items in a row that could not connect, since the last answer
 
     # ---- the caller's thread
 
@@ -136,6 +187,7 @@ class ThreadedRun:
         """Download every id; returns the report, or raises what stops every item."""
         started = time.monotonic()
         remove_stale_temps(self._folder)
+        self._plan.fold_case = ignores_case(self._folder)
         workers = [
             threading.Thread(target=self._work, name=f"breeze-blue-download-{n}", daemon=True)
             for n in range(self._concurrency)
@@ -148,12 +200,14 @@ class ThreadedRun:
         except BaseException as exc:
             # Ctrl-C, or on_item raising: no new work; downloads in flight finish, and
             # their files are complete or their temporary files removed.
-            with self._cond:
-                if self._stopping is None:
-                    self._stopping = exc
-                self._cond.notify_all()
+            self._stop(exc)
             for worker in workers:
                 worker.join()
+            if not isinstance(exc, KeyboardInterrupt) or self._on_item is None:
+                raise
+            # What finished while winding down is on disk: the caller hears of it.
+            with contextlib.suppress(BaseException):
+                self._deliver_done()
             raise
         for worker in workers:
             worker.join()
@@ -161,12 +215,19 @@ class ThreadedRun:
             raise self._stopping
         return self._plan.report(time.monotonic() - started, self._pacer.rate_limited)
 
+    def _stop(self, exc: BaseException) -> None:
+        with self._cond:
+            if self._stopping is None:
+                self._stopping = exc
+            self._cond.notify_all()
+
     def _feed(self, ids: Iterable[object]) -> None:
-        exists = self._find_complete
         for history_item_id in ids:
-            admitted = self._plan.admit(history_item_id, exists=exists)
-            if admitted is None:
+            prepared = self._plan.prepare(history_item_id)
+            if prepared is None:
                 continue
+            found = self._look(prepared.stem) if isinstance(prepared, Job) else None
+            admitted = self._plan.settle(prepared, found)
             if isinstance(admitted, DownloadResult):
                 self._deliver(admitted)
                 continue
@@ -175,26 +236,33 @@ class ThreadedRun:
                 with self._cond:
                     if self._stopping is not None:
                         return
-                    if len(self._queue) < self._concurrency:
+                    room = len(self._queue) < self._concurrency
+                    if room and self._plan.parked < self._max_parked:
                         self._queue.append(admitted)
                         self._cond.notify_all()
                         break
                     if not self._done:
-                        self._cond.wait()
+                        self._cond.wait(_POLL)
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+
+    def _look(self, stem: str) -> Path | OSError | None:
+        if self._overwrite:
+            return None
+        try:
+            return find_complete(self._folder, stem)
+        except OSError as exc:
+            return exc
 
     def _drain_until_done(self) -> None:
         while True:
             self._deliver_done()
             with self._cond:
-                if self._stopping is not None:
-                    return
-                if self._finished():
+                if self._stopping is not None or self._finished():
                     return
                 if not self._done:
-                    self._cond.wait()
+                    self._cond.wait(_POLL)
 
     def _finished(self) -> bool:
         return (
@@ -218,9 +286,6 @@ class ThreadedRun:
         if self._on_item is not None:
             self._on_item(result)
 
-    def _find_complete(self, stem: str) -> Path | None:
-        return find_complete(self._folder, stem)
-
     # ---- the workers
 
     def _work(self) -> None:
@@ -232,6 +297,7 @@ class ThreadedRun:
                     job = self._plan.due(time.monotonic())
                     if job is None and self._queue:
                         job = self._queue.popleft()
+                        self._cond.notify_all()  # room in the queue for the feeder
                     if job is not None:
                         self._active += 1
                         break
@@ -246,11 +312,9 @@ class ThreadedRun:
                 outcome = self._run_job(job)
             except Stopped:
                 outcome = None
-            except BaseException as exc:  # a 401, or a bug: it stops every item
+            except BaseException as exc:  # what fails every item (or a bug) stops the run
                 outcome = None
-                with self._cond:
-                    if self._stopping is None:
-                        self._stopping = exc
+                self._stop(exc)
             with self._cond:
                 self._active -= 1
                 if isinstance(outcome, Parked):
@@ -274,21 +338,30 @@ class ThreadedRun:
             if isinstance(response, Parked):
                 return response
             return self._save(job, response, slot)
-        except AuthenticationError:
-            raise  # the key is refused: every other item would fail the same way
-        except APIConnectionError as exc:
-            if not self._answered:
-                raise  # no answer yet from this base URL at all: a wrong or unreachable host
-            return failed(job.history_item_id, exc)
         except (BreezeBlueError, OSError, ValueError, TypeError) as exc:
+            if isinstance(exc, APIConnectionError) and could_not_connect(exc):
+                with self._cond:
+                    self._unreachable += 1
+            if self._http.is_closed or self._is_fatal(exc):
+                raise
             return failed(job.history_item_id, exc)
         finally:
             if slot.held:
                 self._release(slot)
 
+    def _is_fatal(self, exc: BaseException) -> bool:
+        with self._cond:
+            answered, unreachable = self._answered, self._unreachable
+        return is_fatal(
+            exc, self._settings, answered=answered, unreachable=unreachable,
+            concurrency=self._concurrency,
+        )  # fmt: skip
+
     def _save(self, job: Job, response: httpx.Response, slot: Slot) -> DownloadResult:
         def reopen(headers: Mapping[str, str], retry: int) -> httpx.Response:
-            self._sleep(backoff_delay(self._settings.policy, retry))
+            if slot.held:
+                self._release(slot)  # no slot is held while backing off
+            self._pause(backoff_delay(self._settings.policy, retry))
             flow = download_flow(
                 self._http.build_request,
                 self._settings,
@@ -308,9 +381,10 @@ class ThreadedRun:
             )
         )
         path = self._folder / file_name(job.stem, audio.content_type)
+        if path.is_dir():
+            audio.close()
+            raise IsADirectoryError(f"a folder has the item's file name: {str(path)!r}")
         save(audio, path)
-        with self._cond:
-            self._pacer.succeeded()
         if self._overwrite:
             self._remove_other_extensions(job.stem, path)
         return DownloadResult(
@@ -348,15 +422,15 @@ class ThreadedRun:
                     self._release(slot)
                 if parkable and isinstance(last, httpx.Response) and last.status_code == 409:
                     return Parked(time.monotonic() + action.seconds)
-                self._sleep(action.seconds)
+                self._pause(action.seconds)
                 answer = None
             else:
                 answer = read_capped(action)
 
     def _send(self, job: Job, action: Send, slot: Slot) -> object:
+        budget = THROTTLES_PER_RETRY * self._settings.policy.max_retries
         while True:
-            if not slot.held:
-                self._acquire(slot)
+            self._acquire(slot)
             if self._http.is_closed:
                 raise client_closed()
             outcome: object
@@ -366,31 +440,47 @@ class ThreadedRun:
                 outcome = exc
             except httpx.InvalidURL as exc:
                 raise unusable_redirect(exc) from exc
-            if isinstance(outcome, httpx.Response):
-                self._answered = True
-            if isinstance(outcome, httpx.Response) and outcome.status_code == 429:
-                with self._cond:
-                    self._pacer.saw_rate_limit()
-            delay = throttle_delay(outcome, self._settings, job)
-            if delay is None:
-                return outcome
+            delay = throttle_delay(outcome, self._settings)
+            with self._cond:
+                if isinstance(outcome, httpx.Response):
+                    self._answered = True
+                    self._unreachable = 0
+                    if outcome.status_code == 429:
+                        self._pacer.saw_rate_limit()
+                    elif delay is None:
+                        self._pacer.succeeded()
+                if delay is not None:
+                    # Every worker waits, whatever this item does next.
+                    self._pacer.throttled(
+                        slot.epoch,
+                        delay,
+                        time.monotonic(),
+                        halve=isinstance(outcome, httpx.Response) and outcome.status_code == 429,
+                    )
+                    self._cond.notify_all()
+            if delay is None or job.throttles >= budget:
+                return outcome  # the flow decides: the audio, an error, or its own retry
+            if delay > self._settings.policy.max_retry_after:
+                return outcome  # the flow raises RateLimitError, and that stops the run
             assert isinstance(outcome, httpx.Response)
             read_capped(ReadBody(outcome))
             job.throttles += 1
-            with self._cond:
-                self._pacer.throttled(
-                    slot.epoch, delay, time.monotonic(), halve=outcome.status_code == 429
-                )
-                self._pacer.release()
-                slot.held = False
-                self._cond.notify_all()
+            self._release(slot)
 
     def _acquire(self, slot: Slot) -> None:
+        """Hold a slot with the gate open: every request waits for the gate, a held slot too."""
         with self._cond:
             while True:
                 if self._stopping is not None:
                     raise Stopped
-                delay = self._pacer.wait_time(time.monotonic())
+                now = time.monotonic()
+                if slot.held and now >= self._pacer.gate_until:
+                    return
+                if slot.held:  # the gate closed since this slot was taken
+                    self._pacer.release()
+                    slot.held = False
+                    self._cond.notify_all()
+                delay = self._pacer.wait_time(now)
                 if delay is None:
                     break
                 self._cond.wait(None if math.isinf(delay) else delay)
@@ -402,3 +492,17 @@ class ThreadedRun:
             self._pacer.release()
             slot.held = False
             self._cond.notify_all()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, cut short (with :class:`Stopped`) if the run stops."""
+        if self._sleep is not None:
+            self._sleep(seconds)
+            return
+        deadline = time.monotonic() + seconds
+        with self._cond:
+            while self._stopping is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._cond.wait(left)
+            raise Stopped

@@ -32,6 +32,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "connection_error",
+    "could_not_connect",
     "error_class_for",
     "error_from_response",
     "foreign_transport_error",
@@ -239,6 +240,22 @@ def connection_error(
     if _timed_out(exc):
         return APITimeoutError(f"Request timed out: {exc}", request=request)
     return APIConnectionError(f"Connection error: {type(exc).__name__}: {exc}", request=request)
+
+
+def could_not_connect(error: BaseException) -> bool:
+    """Whether a failed request never reached the server: refused, unresolvable, unroutable.
+
+    A hang-up or a timeout while reading says the server is there; this says it is not.
+    Under httpx-aiohttp, which reports every aiohttp connection error as ``ConnectTimeout``,
+    only aiohttp's connector errors count.
+    """
+    cause = error.__cause__
+    if not isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout):
+        return False
+    inner = cause.__cause__
+    if inner is not None and type(inner).__module__.startswith("aiohttp"):
+        return "Connector" in type(inner).__name__
+    return True
 
 
 def foreign_transport_error(exc: BaseException) -> httpx.TransportError | None:

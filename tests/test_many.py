@@ -33,13 +33,16 @@ from breeze_blue import (
     GenerationFailedError,
     GenerationNotReadyError,
     NotFoundError,
+    RateLimitError,
 )
-from breeze_blue._core.bulk import Pacer
+from breeze_blue._core.bulk import Pacer, max_parked
 from breeze_blue._core.names import file_stem, id_for_stem, in_shard
-from breeze_blue._files.atomic import AtomicFile
+from breeze_blue._files.atomic import AtomicFile, remove_if_stale
 from breeze_blue.testing import (
     TEST_API_KEY,
+    Drop,
     ErrorReply,
+    Hangup,
     RateLimit,
     Ready,
     ReferenceServer,
@@ -90,7 +93,7 @@ def test_a_mixed_set_is_reported_in_input_order(  # ready, missing, failed, wait
         )
         ids = [
             "hist_mpeg", "hist_missing", "hist_soon", "hist_failed", "hist_wav",
-            "hist_mpeg", "../../etc/passwd", "hist ünïcode/ä", "x" * 300, "hist_pcm",
+            "hist_mpeg", "../../etc/passwd", "hist ünïcode/ä", "ü" * 100, "hist_pcm",
         ]  # fmt: skip
         seen: list[tuple[str, int]] = []
         report = run_many(
@@ -124,7 +127,7 @@ def test_a_mixed_set_is_reported_in_input_order(  # ready, missing, failed, wait
         assert by_id["hist ünïcode/ä"].path == folder / "hist%20%C3%BCn%C3%AFcode%2F%C3%A4.bin"
         assert isinstance(by_id["hist_missing"].error, NotFoundError)
         assert isinstance(by_id["hist_failed"].error, GenerationFailedError)
-        too_long = by_id["x" * 300]
+        too_long = by_id["ü" * 100]
         assert too_long.status == "failed"
         assert isinstance(too_long.error, ValueError)
         assert report.bytes == sum(r.size or 0 for r in report.saved)
@@ -138,7 +141,7 @@ def test_a_mixed_set_is_reported_in_input_order(  # ready, missing, failed, wait
         # The duplicate was asked for once; the too-long id never.
         asked = [r.history_item_id for r in server.requests]
         assert asked.count("hist_mpeg") == 1
-        assert "x" * 300 not in asked
+        assert "ü" * 100 not in asked
 
 
 def test_a_rerun_skips_complete_files_without_a_request(kind: str, tmp_path: Path) -> None:
@@ -338,8 +341,9 @@ def test_ids_are_read_lazily_and_memory_stays_bounded(
     assert len(report.failed) == asked
     assert 1800 < asked < 2200
     assert isinstance(report.failed[-1].error, NotFoundError)
-    # Never more read ahead than the queue (concurrency) and the items in flight.
-    assert max(ahead) <= 2 * 8 + 1, max(ahead)
+    # Never more read ahead than the queue (concurrency), the items in flight, and for the
+    # async client the batch of ids looked for on disk in one thread hop (32).
+    assert max(ahead) <= 2 * 8 + 1 + (32 if kind == "async" else 0), max(ahead)
     # What stays is the report: a failed item keeps its typed error (status, code, request
     # id, the response headers and the redacted request), not its traceback or the body.
     assert peak < asked * 8 * 1024, f"peak {peak / 1e6:.1f} MB for {asked} failed items"
@@ -366,19 +370,34 @@ def test_stale_temporary_files_go_and_live_ones_stay(kind: str, tmp_path: Path) 
         live.discard()
 
 
-KILLED_RUN = textwrap.dedent(
-    """
-    import sys
-    from breeze_blue import BreezeBlue
-    ids = [line.strip() for line in open(sys.argv[3])]
-    with BreezeBlue(api_key=sys.argv[1], base_url=sys.argv[2]) as client:
-        client.history.download_many(ids, sys.argv[4], concurrency=4,
-            on_item=lambda r: print(r.status, flush=True))
-    """
-)
+KILLED_RUN = {
+    "sync": textwrap.dedent(
+        """
+        import sys
+        from breeze_blue import BreezeBlue
+        ids = [line.strip() for line in open(sys.argv[3])]
+        with BreezeBlue(api_key=sys.argv[1], base_url=sys.argv[2]) as client:
+            client.history.download_many(ids, sys.argv[4], concurrency=4,
+                on_item=lambda r: print(r.status, flush=True))
+        """
+    ),
+    "async": textwrap.dedent(
+        """
+        import asyncio, sys
+        from breeze_blue import AsyncBreezeBlue
+        ids = [line.strip() for line in open(sys.argv[3])]
+        async def main():
+            async with AsyncBreezeBlue(api_key=sys.argv[1], base_url=sys.argv[2]) as client:
+                await client.history.download_many(ids, sys.argv[4], concurrency=4,
+                    on_item=lambda r: print(r.status, flush=True))
+        asyncio.run(main())
+        """
+    ),
+}
 
 
 def test_kill_9_then_the_same_call_completes_the_set(kind: str, tmp_path: Path) -> None:
+    # The killed run and the rerun are both of the given kind.
     ids = [f"hist_big_{n:02d}" for n in range(24)]
     (tmp_path / "ids.txt").write_text("\n".join(ids))
     folder = tmp_path / "backup"
@@ -388,7 +407,7 @@ def test_kill_9_then_the_same_call_completes_the_set(kind: str, tmp_path: Path) 
             # Slow enough that the kill lands with downloads half-written.
             server.inject(history_item_id, Trickle(chunk=64 * 1024, delay=0.01))
         child = subprocess.Popen(
-            [sys.executable, "-c", KILLED_RUN, TEST_API_KEY, server.url,
+            [sys.executable, "-c", KILLED_RUN[kind], TEST_API_KEY, server.url,
              tmp_path / "ids.txt", folder],
             stdout=subprocess.PIPE,
             text=True,
@@ -503,6 +522,212 @@ def test_a_rate_per_second_is_met_without_a_herd(kind: str, tmp_path: Path) -> N
         assert server.early_requests == 0
         assert server.rate_limited <= 20, server.rate_limited
     check_files(tmp_path, ids, 16 * 1024)
+
+
+# ---------------------------------------------------------------------------- review findings
+
+
+def test_on_item_raising_stops_the_async_run_too(tmp_path: Path) -> None:
+    ids = [f"hist_{n:02d}" for n in range(60)]
+    with ReferenceServer() as server:
+        for history_item_id in ids:
+            server.add(history_item_id, Ready(body=b"x"))
+
+        def boom(result: DownloadResult) -> None:
+            raise RuntimeError("the caller's bug")
+
+        async def main() -> None:
+            async with AsyncBreezeBlue(api_key=TEST_API_KEY, base_url=server.url) as client:
+                await asyncio.wait_for(
+                    client.history.download_many(ids, tmp_path, concurrency=2, on_item=boom), 10
+                )
+
+        with pytest.raises(RuntimeError, match="the caller's bug"):
+            asyncio.run(main())
+        assert len(server.requests) < 10
+
+
+def test_cancelling_while_the_gate_is_closed_returns_at_once(tmp_path: Path) -> None:
+    ids = [f"hist_{n:02d}" for n in range(10)]
+    with ReferenceServer(rate_limit=RateLimit(max_in_flight=1, retry_after=30)) as server:
+        for history_item_id in ids:
+            server.add(history_item_id, Ready(size=64 * 1024))
+            server.inject(history_item_id, Trickle(chunk=16 * 1024, delay=0.01))
+
+        async def main() -> float:
+            async with AsyncBreezeBlue(api_key=TEST_API_KEY, base_url=server.url) as client:
+                task = asyncio.create_task(client.history.download_many(ids, tmp_path))
+                while server.rate_limited == 0:
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.2)  # the workers now wait 30 s at the gate
+                cancelled = time.monotonic()
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                return time.monotonic() - cancelled
+
+        assert asyncio.run(main()) < 5
+    assert leftovers(tmp_path) == []
+
+
+def test_one_item_that_hangs_up_fails_alone(kind: str, tmp_path: Path) -> None:
+    # A hang-up says the server is there: only a connection that never opens stops a run.
+    with ReferenceServer() as server:
+        server.inject("hist_mpeg", *[Hangup()] * 5)
+        report = run_many(kind, server, ["hist_mpeg", "hist_wav", "hist_pcm"], tmp_path,
+                          concurrency=1)  # fmt: skip
+    assert isinstance(report.results[0].error, APIConnectionError)
+    assert [r.status for r in report.results] == ["failed", "saved", "saved"]
+
+
+@pytest.mark.parametrize("max_retries", [0, 2])
+def test_the_gate_closes_whatever_the_items_own_retries(
+    kind: str, tmp_path: Path, max_retries: int
+) -> None:
+    ids = [f"hist_{n:02d}" for n in range(24)]
+    with ReferenceServer(rate_limit=RateLimit(max_in_flight=2)) as server:
+        for history_item_id in ids:
+            server.add(history_item_id, Ready(size=64 * 1024))
+            server.inject(history_item_id, *[Trickle(chunk=16 * 1024, delay=0.003)] * 10)
+        if kind == "sync":
+            with BreezeBlue(api_key=TEST_API_KEY, base_url=server.url,
+                            max_retries=max_retries) as client:  # fmt: skip
+                report = client.history.download_many(ids, tmp_path, concurrency=8)
+        else:
+
+            async def main() -> DownloadReport:
+                async with AsyncBreezeBlue(
+                    api_key=TEST_API_KEY, base_url=server.url, max_retries=max_retries
+                ) as client:
+                    return await client.history.download_many(ids, tmp_path, concurrency=8)
+
+            report = asyncio.run(main())
+        assert server.early_requests == 0
+        assert server.rate_limited <= 20
+    # Without retries an item that met a 429 fails, but the gate still held the others.
+    assert len(report.saved) >= len(ids) - server.rate_limited
+    if max_retries:
+        assert report.ok
+
+
+def test_a_long_retry_after_stops_the_run(kind: str, tmp_path: Path) -> None:
+    # Longer than max_retry_after: every item would fail the same way, so the run stops.
+    reply = ErrorReply(429, "RATE_LIMITED", "Come back tomorrow.", {"retry-after": "86400"})
+    with ReferenceServer() as server:
+        server.inject("hist_mpeg", reply)
+        with pytest.raises(RateLimitError):
+            run_many(kind, server, ["hist_mpeg", *(f"hist_{n}" for n in range(500))],
+                     tmp_path, concurrency=1)  # fmt: skip
+        assert len(server.requests) < 5
+
+
+def test_a_broken_body_asks_again_only_when_the_gate_is_open(kind: str, tmp_path: Path) -> None:
+    ids = [f"hist_{n:02d}" for n in range(16)]
+    with ReferenceServer(rate_limit=RateLimit(max_in_flight=2)) as server:
+        for n, history_item_id in enumerate(ids):
+            server.add(history_item_id, Ready(size=256 * 1024))
+            slow = Trickle(chunk=32 * 1024, delay=0.003)
+            server.inject(history_item_id, Drop(after=64 * 1024) if n % 3 == 0 else slow, slow)
+        report = run_many(kind, server, ids, tmp_path, concurrency=8)
+        assert report.ok
+        assert server.early_requests == 0
+    check_files(tmp_path, ids, 256 * 1024)
+
+
+def test_a_fatal_error_cuts_other_items_waits_short(kind: str, tmp_path: Path) -> None:
+    # One item waits 15 s before its retry; another meets a refused key meanwhile.
+    with ReferenceServer() as server:
+        server.inject("hist_mpeg", ErrorReply(500, "INTERNAL_ERROR", "x", {"retry-after": "15"}))
+        server.inject("hist_wav", ErrorReply(401, "UNAUTHENTICATED", "Key revoked."))
+        started = time.monotonic()
+
+        def sync() -> None:
+            with BreezeBlue(api_key=TEST_API_KEY, base_url=server.url, sleep=time.sleep) as c:
+                c.history.download_many(["hist_mpeg", "hist_wav"], tmp_path, concurrency=2)
+
+        async def in_loop() -> None:
+            async with AsyncBreezeBlue(
+                api_key=TEST_API_KEY, base_url=server.url, sleep=asyncio.sleep
+            ) as client:
+                await client.history.download_many(
+                    ["hist_mpeg", "hist_wav"], tmp_path, concurrency=2
+                )
+
+        with pytest.raises(AuthenticationError):
+            sync() if kind == "sync" else asyncio.run(in_loop())
+        assert time.monotonic() - started < 5
+
+
+def test_waiting_items_do_not_pull_the_whole_input_in(kind: str, tmp_path: Path) -> None:
+    # Every item is still generating: parked items are bounded, and so is what is read.
+    taken = 0
+
+    def ids() -> Iterator[str]:
+        nonlocal taken
+        for n in range(400):
+            taken += 1
+            yield f"hist_slow_{n}"
+
+    with ReferenceServer() as server:
+        for n in range(400):
+            server.add(f"hist_slow_{n}", ErrorReply(409, "GENERATION_NOT_READY", "Not yet.",
+                                                    {"retry-after": "1"}))  # fmt: skip
+        seen: list[int] = []
+        report = run_many(kind, server, ids(), tmp_path, concurrency=2, wait=True,
+                          wait_timeout=0.5, on_item=lambda r: seen.append(taken))  # fmt: skip
+    assert len(report.failed) == 400
+    assert all(isinstance(r.error, GenerationNotReadyError) for r in report.failed)
+    batch = 32 if kind == "async" else 0  # ids looked for on disk in one thread hop
+    assert max(n - i for i, n in enumerate(seen, 1)) <= max_parked(2) + 2 * 2 + 1 + batch
+
+
+def test_names_in_a_folder_that_ignores_case_cannot_collide() -> None:
+    folded = {file_stem(i, fold_case=True).lower() for i in ("Hist_A", "hist_a", "HIST_A")}
+    assert len(folded) == 3
+    for history_item_id in ("Hist_A", "hist_a", "CON", "nul.txt", "Com1"):
+        stem = file_stem(history_item_id, fold_case=True)
+        assert id_for_stem(stem) == history_item_id
+        assert stem == stem.lower() or "%" in stem
+    assert file_stem("con").startswith("%")
+    assert file_stem("nul.txt").startswith("%")
+    assert file_stem("console") == "console"
+
+
+def test_a_finished_file_is_locked_until_it_has_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another shard's cleanup, running between the last write and the rename, must not
+    # take the finished temporary file for one a killed download left.
+    target = AtomicFile(tmp_path / "hist_mpeg.mp3")
+    fd = target.open()
+    os.write(fd, b"whole")
+    real_replace = os.replace
+    reaped: list[bool] = []
+
+    def replace_after_a_cleanup(src: Any, dst: Any) -> None:
+        reaped.append(remove_if_stale(Path(src)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_after_a_cleanup)
+    target.commit()
+    assert reaped == [False]
+    assert (tmp_path / "hist_mpeg.mp3").read_bytes() == b"whole"
+
+
+def test_a_folder_at_an_items_name_fails_that_item(kind: str, tmp_path: Path) -> None:
+    (tmp_path / "hist_mpeg.mp3").mkdir()
+    with ReferenceServer() as server:
+        report = run_many(kind, server, ["hist_mpeg", "hist_wav"], tmp_path)
+    assert isinstance(report.results[0].error, IsADirectoryError)
+    assert report.results[1].status == "saved"
+
+
+def test_an_id_the_api_refuses_is_refused_before_the_disk(kind: str, tmp_path: Path) -> None:
+    (tmp_path / ".mp3").write_bytes(b"someone's hidden file")
+    with ReferenceServer() as server:
+        report = run_many(kind, server, ["", "..", "ok\n"], tmp_path)
+        assert server.requests == []
+    assert [type(r.error) for r in report.results] == [ValueError] * 3
 
 
 # ---------------------------------------------------------------------------- the pacer

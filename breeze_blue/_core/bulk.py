@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from os import PathLike  # a type, for checking arguments: the core still does no I/O
 from pathlib import Path
@@ -21,25 +21,41 @@ from pathlib import Path
 from .._report import DownloadReport, DownloadResult
 from .flow import Flow
 from .names import file_stem, in_shard, validate_shard
+from .request import validate_history_item_id
 
 __all__ = [
+    "MAX_CONCURRENCY",
     "BulkOptions",
     "Job",
     "Pacer",
     "Plan",
     "bulk_options",
     "failed",
+    "max_parked",
     "validate_concurrency",
 ]
 
 
+MAX_CONCURRENCY = 256
+"""More downloads at once than any API tier allows; each is a thread in the sync client."""
+
+
 def validate_concurrency(concurrency: object) -> int:
-    """``concurrency`` checked: an int of at least 1."""
+    """``concurrency`` checked: an int from 1 to :data:`MAX_CONCURRENCY`."""
     if not isinstance(concurrency, int) or isinstance(concurrency, bool):
         raise TypeError(f"concurrency must be an int, not {concurrency!r}")
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ValueError(f"concurrency must be from 1 to {MAX_CONCURRENCY}, not {concurrency}")
     return concurrency
+
+
+def max_parked(concurrency: int) -> int:
+    """How many items may wait for their generation before no new id is read.
+
+    Each keeps its suspended download; without a bound, a list of running generations
+    would be read in whole while they wait.
+    """
+    return max(64, 8 * concurrency)
 
 
 class Pacer:
@@ -163,53 +179,65 @@ class Job:
 class Plan:
     """The bookkeeping of one ``download_many()`` call (no I/O, no waiting).
 
-    ``admit()`` takes each input id in turn and says what to do with it; ``finish()`` records
-    a result; ``park()``/``due()`` keep items that wait for a generation out of the slots.
+    Each input id goes through :meth:`prepare` (duplicates and other shards' ids dropped,
+    malformed ids refused) and, once the driver has looked on disk, :meth:`settle` (skipped,
+    or a job to download). :meth:`finish` records a job's result in its input position;
+    :meth:`park`/:meth:`due` keep items that wait for a generation out of the slots.
     """
 
     directory: Path
     shard: tuple[int, int] | None
     overwrite: bool
+    fold_case: bool = False
+    """The folder ignores case: capital letters in ids are escaped in file names."""
     results: list[DownloadResult | None] = field(default_factory=list)
     bytes: int = 0
     _seen: set[str] = field(default_factory=set)
     _parked: list[tuple[float, int, Job]] = field(default_factory=list)
     _order: itertools.count[int] = field(default_factory=itertools.count)
 
-    def admit(
-        self, history_item_id: object, *, exists: Callable[[str], Path | None]
-    ) -> Job | DownloadResult | None:
-        """What to do with the next input id.
+    def prepare(self, history_item_id: object) -> Job | DownloadResult | None:
+        """The first look at an input id, without the disk.
 
-        ``None``: nothing (a duplicate, or another shard's); a :class:`DownloadResult`: it is
-        settled without a request (skipped, or refused); a :class:`Job`: download it.
-        ``exists(stem)`` finds a complete file for a stem (the driver looks on disk).
+        ``None``: nothing to do (a duplicate, or another shard's); a failed
+        :class:`DownloadResult`: the id is not one; a :class:`Job`: look for its file
+        (unless :attr:`overwrite`). Either goes to :meth:`settle` next, in input order.
         """
         if not isinstance(history_item_id, str):
             shown = repr(history_item_id)
-            return self._settle(
-                DownloadResult(
-                    shown,
-                    "failed",
-                    error=TypeError(f"history item id must be a str, not {shown}"),
-                )
-            )
+            error = TypeError(f"history item id must be a str, not {shown}")
+            return DownloadResult(shown, "failed", error=error)
         if history_item_id in self._seen:
             return None
         if self.shard is not None and not in_shard(history_item_id, self.shard):
             return None
         self._seen.add(history_item_id)
         try:
-            stem = file_stem(history_item_id)
-        except ValueError as exc:
-            return self._settle(DownloadResult(history_item_id, "failed", error=exc))
-        if not self.overwrite and (found := exists(stem)) is not None:
-            return self._settle(DownloadResult(history_item_id, "skipped", path=found))
-        index = len(self.results)
-        self.results.append(None)
-        return Job(index, history_item_id, stem)
+            validate_history_item_id(history_item_id)
+            stem = file_stem(history_item_id, fold_case=self.fold_case)
+        except (TypeError, ValueError) as exc:
+            return DownloadResult(history_item_id, "failed", error=exc)
+        return Job(-1, history_item_id, stem)
 
-    def _settle(self, result: DownloadResult) -> DownloadResult:
+    def settle(
+        self, prepared: Job | DownloadResult, found: Path | OSError | None = None
+    ) -> Job | DownloadResult:
+        """Record what :meth:`prepare` gave, in input order: a result, or the job to run.
+
+        A job is skipped if a complete file was ``found``; ``found`` may be the ``OSError``
+        looking raised (a name the filesystem refuses): that item fails, not the run.
+        """
+        if isinstance(prepared, DownloadResult):
+            return self._record(prepared)
+        if isinstance(found, OSError):
+            return self._record(failed(prepared.history_item_id, found))
+        if found is not None and not self.overwrite:
+            return self._record(DownloadResult(prepared.history_item_id, "skipped", path=found))
+        prepared.index = len(self.results)
+        self.results.append(None)
+        return prepared
+
+    def _record(self, result: DownloadResult) -> DownloadResult:
         self.results.append(result)
         return result
 

@@ -3,7 +3,11 @@
 An item's file is ``{stem}{extension}``. The stem is the id itself when it is made only of
 letters, digits, ``-``, ``_`` and ``.`` (not leading); any other byte of its UTF-8 is written
 ``%XX``, so the name is reversible (:func:`id_for_stem`), never a path, and the same on
-every run: a rerun finds what an earlier one saved.
+every run: a rerun finds what an earlier one saved. Two more bytes are escaped where they
+would make trouble: the first letter of a Windows device name (``con`` is ``%63on``), and,
+in a folder that ignores case (macOS, Windows), every capital letter, so that ``Hist_A`` and
+``hist_a`` cannot land in one file. Escapes use capital hex digits and ``%`` itself is
+always escaped, so escaped names cannot collide either.
 """
 
 from __future__ import annotations
@@ -31,22 +35,36 @@ MAX_NAME_BYTES = 255
 """The longest file name common filesystems (ext4, APFS, NTFS) allow, in bytes."""
 
 _SAFE = frozenset((string.ascii_letters + string.digits + "-_.").encode())
+_SAFE_FOLDED = _SAFE - frozenset(string.ascii_uppercase.encode())
 _LONGEST_EXTENSION = max(len(extension) for extension in EXTENSIONS)
+# Names Windows keeps for devices, whatever their extension or case.
+_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"]
+    + [f"{kind}{n}" for kind in ("COM", "LPT") for n in "123456789\u00b9\u00b2\u00b3"]
+)
 
 
-def file_stem(history_item_id: str) -> str:
+def file_stem(history_item_id: str, *, fold_case: bool = False) -> str:
     """The id as a file name without extension: reversible, and never a path.
 
+    ``fold_case``: the folder ignores case, so capital letters are escaped too.
     Raises ``ValueError`` when even the longest extension would not fit in
     :data:`MAX_NAME_BYTES`: an id is either always or never storable, whatever its type.
 
     Example:
-        >>> file_stem("hist_01haudio"), file_stem("../etc/passwd"), file_stem(".x")
-        ('hist_01haudio', '..%2Fetc%2Fpasswd', '%2Ex')
+        >>> file_stem("hist_01haudio"), file_stem("../etc/passwd"), file_stem("con")
+        ('hist_01haudio', '%2E.%2Fetc%2Fpasswd', '%63on')
+        >>> file_stem("Hist_A", fold_case=True)
+        '%48ist_%41'
     """
+    safe = _SAFE_FOLDED if fold_case else _SAFE
     raw = history_item_id.encode("utf-8", errors="surrogatepass")
+    # Windows reads "nul.x.mp3" as the device too: the name up to its first dot counts.
+    device = history_item_id.split(".", 1)[0].rstrip(" ").upper() in _DEVICES
     stem = "".join(
-        chr(byte) if byte in _SAFE and not (index == 0 and byte == ord(".")) else f"%{byte:02X}"
+        chr(byte)
+        if byte in safe and not (index == 0 and (byte == ord(".") or device))
+        else f"%{byte:02X}"
         for index, byte in enumerate(raw)
     )
     if len(stem) + _LONGEST_EXTENSION > MAX_NAME_BYTES:

@@ -58,20 +58,26 @@ class AtomicFile:
             os.close(fd)
 
     def commit(self) -> None:
-        """Close, rename over the destination, and make the rename itself durable."""
-        self.close()
+        """Rename over the destination, close, and make the rename itself durable."""
         assert self._temp is not None, "open() first"
+        if fcntl is None:
+            self.close()  # Windows cannot rename a file that is open
+        # Renamed while still open, and so still locked: a cleanup in another process
+        # never takes the finished file for one a killed download left.
         os.replace(self._temp, self.destination)
         self._temp = None
+        self.close()
         _fsync_directory(self.destination.parent)
 
     def discard(self) -> None:
-        """Close and remove the temporary file, if any; the destination is untouched."""
-        self.close()
+        """Remove the temporary file, if any, and close it; the destination is untouched."""
+        if fcntl is None:
+            self.close()  # Windows cannot remove a file that is open
         temp, self._temp = self._temp, None
         if temp is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
+        self.close()
 
 
 def temp_prefix(name: str) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import secrets
 from pathlib import Path
 
 from .._core.names import EXTENSIONS
 from .atomic import remove_if_stale
 
-__all__ = ["find_complete", "prepare_folder", "remove_stale_temps"]
+__all__ = ["find_complete", "ignores_case", "prepare_folder", "remove_stale_temps"]
 
 # What AtomicFile names its temporary files: ".{name, at most 64 bytes}.{8 hex}.part". Only
 # names an item's file could have are considered (a stem's characters; an extension, unless
@@ -29,17 +31,38 @@ def prepare_folder(directory: str | os.PathLike[str]) -> Path:
     return folder
 
 
+def ignores_case(folder: Path) -> bool:
+    """Whether the filesystem under ``folder`` takes ``A`` and ``a`` for one name.
+
+    Asked of the filesystem itself (macOS and Windows usually ignore case, Linux does not,
+    and one machine can mount both), by making a file and looking for it in capitals.
+    """
+    probe = folder / f".breeze-case-{secrets.token_hex(4)}"
+    probe.touch(exist_ok=False)
+    try:
+        return (folder / probe.name.upper()).exists()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            probe.unlink()
+
+
 def find_complete(folder: Path, stem: str) -> Path | None:
-    """The item's file under any extension, if there is one.
+    """The item's file under any extension, if there is one; the newest, if several.
 
     Files appear at their final name only once complete (they are written atomically), so
-    a file there is a finished download.
+    a file there is a finished download. A directory of that name is not. Raises
+    ``OSError`` for a name the filesystem refuses (too long for it, not permitted).
     """
+    newest: tuple[float, Path] | None = None
     for extension in EXTENSIONS:
         path = folder / (stem + extension)
-        if path.is_file():
-            return path
-    return None
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            continue
+        if not os.path.isdir(path) and (newest is None or info.st_mtime > newest[0]):
+            newest = (info.st_mtime, path)
+    return None if newest is None else newest[1]
 
 
 def remove_stale_temps(folder: Path) -> int:
