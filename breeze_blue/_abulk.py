@@ -1,9 +1,8 @@
 """``AsyncBreezeBlue.history.download_many()``: many items on a bounded set of tasks.
 
 The twin of ``_bulk.py`` (threads), over the same sans-I/O schedule (:mod:`._core.bulk`):
-one :class:`Pacer` shared by the tasks, one :class:`Plan` of the ids, and the same rules
-for what stops a run (``_bulk.is_fatal``) and when the gate closes
-(``_bulk.throttle_delay``). What differs is only how to wait and how to write.
+one :class:`Gatekeeper` shared by the tasks (the gate, the adaptive limit, what stops a
+run) and one :class:`Plan` of the ids. What differs is only how to wait and how to write.
 """
 
 from __future__ import annotations
@@ -19,37 +18,19 @@ from pathlib import Path
 import httpx
 
 from ._asave import asave
-from ._async_client import aread_capped
+from ._async_client import aread_capped, asend_once
 from ._audio import AsyncAudio
-from ._bulk import (
-    THROTTLES_PER_RETRY,
-    Parked,
-    Slot,
-    Stopped,
-    bulk_settings,
-    is_fatal,
-    throttle_delay,
+from ._bulk import Parked, Stopped
+from ._core.bulk import Gatekeeper, Job, Plan, Slot, bulk_settings, failed, max_parked
+from ._core.flow import Flow, ReadBody, Send, Settings, Sleep, backoff_delay, download_flow
+from ._core.names import file_name
+from ._errors import BreezeBlueError
+from ._files.folder import (
+    ignores_case,
+    look_for_complete,
+    remove_other_copies,
+    remove_stale_temps,
 )
-from ._core.bulk import Job, Pacer, Plan, failed, max_parked
-from ._core.flow import (
-    Flow,
-    ReadBody,
-    Send,
-    Settings,
-    Sleep,
-    backoff_delay,
-    client_closed,
-    download_flow,
-    unusable_redirect,
-)
-from ._core.names import EXTENSIONS, file_name
-from ._errors import (
-    APIConnectionError,
-    BreezeBlueError,
-    could_not_connect,
-    foreign_transport_error,
-)
-from ._files.folder import find_complete, ignores_case, remove_stale_temps
 from ._report import DownloadReport, DownloadResult
 from ._stream import Body
 
@@ -79,6 +60,7 @@ class TaskRun:
     ) -> None:
         self._http = http
         self._settings = bulk_settings(settings, http.timeout)
+        self._keeper = Gatekeeper(concurrency, self._settings)
         # Real waits are made on the condition, so that stopping cuts them short; a sleep
         # the caller gave the client (a test's fake) is honoured as it is.
         self._sleep = None if sleep is asyncio.sleep else sleep
@@ -89,14 +71,11 @@ class TaskRun:
         self._wait_timeout = wait_timeout
         self._on_item = on_item
         self._plan = Plan(folder, shard, overwrite)
-        self._pacer = Pacer(concurrency)
         self._max_parked = max_parked(concurrency)
         self._cond = asyncio.Condition()
         self._queue: deque[Job] = deque()
         self._closed = False
         self._stopping: BaseException | None = None
-        self._answered = False  # has the server answered any request of this run yet?
-        self._unreachable = 0  # items in a row that could not connect, since the last answer
 
     async def run(self, ids: Iterable[object]) -> DownloadReport:
         """Download every id; returns the report, or raises what stops every item."""
@@ -117,7 +96,7 @@ class TaskRun:
             raise
         if self._stopping is not None:
             raise self._stopping
-        return self._plan.report(time.monotonic() - started, self._pacer.rate_limited)
+        return self._plan.report(time.monotonic() - started, self._keeper.pacer.rate_limited)
 
     async def _stop(self, exc: BaseException) -> None:
         async with self._cond:
@@ -169,12 +148,7 @@ class TaskRun:
         return True
 
     def _look(self, stem: str) -> Path | OSError | None:
-        if self._overwrite:
-            return None
-        try:
-            return find_complete(self._folder, stem)
-        except OSError as exc:
-            return exc
+        return None if self._overwrite else look_for_complete(self._folder, stem)
 
     def _deliver(self, result: DownloadResult) -> None:
         if self._on_item is not None:
@@ -238,13 +212,7 @@ class TaskRun:
                 return response
             return await self._save(job, response, slot)
         except (BreezeBlueError, OSError, ValueError, TypeError) as exc:
-            if isinstance(exc, APIConnectionError) and could_not_connect(exc):
-                self._unreachable += 1
-            fatal = is_fatal(
-                exc, self._settings, answered=self._answered, unreachable=self._unreachable,
-                concurrency=self._concurrency,
-            )  # fmt: skip
-            if self._http.is_closed or fatal:
+            if self._keeper.failed(exc) or self._http.is_closed:
                 raise
             return failed(job.history_item_id, exc)
         finally:
@@ -280,19 +248,11 @@ class TaskRun:
             raise IsADirectoryError(f"a folder has the item's file name: {str(path)!r}")
         await asave(audio, path)
         if self._overwrite:
-            await asyncio.to_thread(self._remove_other_extensions, job.stem, path)
+            await asyncio.to_thread(remove_other_copies, self._folder, job.stem, path)
         size = (await asyncio.to_thread(path.stat)).st_size
         return DownloadResult(
             job.history_item_id, "saved", path=path, size=size, media_type=audio.content_type
         )
-
-    def _remove_other_extensions(self, stem: str, kept: Path) -> None:
-        # Overwritten in another media type: the old file must not stay as a second copy.
-        for extension in EXTENSIONS:
-            other = self._folder / (stem + extension)
-            if other != kept:
-                with contextlib.suppress(FileNotFoundError):
-                    other.unlink()
 
     async def _drive(
         self, job: Job, flow: Flow, slot: Slot, *, parkable: bool
@@ -319,47 +279,16 @@ class TaskRun:
                 answer = await aread_capped(action)
 
     async def _send(self, job: Job, action: Send, slot: Slot) -> object:
-        budget = THROTTLES_PER_RETRY * self._settings.policy.max_retries
         while True:
             await self._acquire(slot)
-            if self._http.is_closed:
-                raise client_closed()
-            outcome: object
-            try:
-                outcome = await self._http.send(action.request, stream=True, follow_redirects=False)
-            except httpx.RequestError as exc:
-                outcome = exc
-            except httpx.InvalidURL as exc:
-                raise unusable_redirect(exc) from exc
-            except Exception as exc:  # an aiohttp error httpx-aiohttp did not translate
-                outcome = foreign_transport_error(exc)
-                if outcome is None:
-                    raise
-            delay = throttle_delay(outcome, self._settings)
-            if isinstance(outcome, httpx.Response):
-                self._answered = True
-                self._unreachable = 0
-                if outcome.status_code == 429:
-                    self._pacer.saw_rate_limit()
-                elif delay is None:
-                    self._pacer.succeeded()
-            if delay is not None:
-                # Every task waits, whatever this item does next.
-                async with self._cond:
-                    self._pacer.throttled(
-                        slot.epoch,
-                        delay,
-                        time.monotonic(),
-                        halve=isinstance(outcome, httpx.Response) and outcome.status_code == 429,
-                    )
-                    self._cond.notify_all()
-            if delay is None or job.throttles >= budget:
+            outcome = await asend_once(self._http, action.request)
+            async with self._cond:
+                delay = self._keeper.answer(outcome, job, slot, time.monotonic())
+                self._cond.notify_all()  # the gate may have closed: waiters re-check
+            if delay is None:
                 return outcome  # the flow decides: the audio, an error, or its own retry
-            if delay > self._settings.policy.max_retry_after:
-                return outcome  # the flow raises RateLimitError, and that stops the run
             assert isinstance(outcome, httpx.Response)
             await aread_capped(ReadBody(outcome))
-            job.throttles += 1
             await self._release(slot)
 
     async def _acquire(self, slot: Slot) -> None:
@@ -368,24 +297,17 @@ class TaskRun:
             while True:
                 if self._stopping is not None:
                     raise Stopped
-                now = time.monotonic()
-                if slot.held and now >= self._pacer.gate_until:
-                    return
-                if slot.held:  # the gate closed since this slot was taken
-                    self._pacer.release()
-                    slot.held = False
-                    self._cond.notify_all()
-                delay = self._pacer.wait_time(now)
+                held = slot.held
+                delay = self._keeper.admit(slot, time.monotonic())
+                if held and not slot.held:
+                    self._cond.notify_all()  # a slot was given back
                 if delay is None:
-                    break
+                    return
                 await self._wait(None if math.isinf(delay) else delay)
-            slot.epoch = self._pacer.start()
-            slot.held = True
 
     async def _release(self, slot: Slot) -> None:
         async with self._cond:
-            self._pacer.release()
-            slot.held = False
+            self._keeper.release(slot)
             self._cond.notify_all()
 
     async def _pause(self, seconds: float) -> None:

@@ -29,7 +29,14 @@ from ._files.folder import prepare_folder
 from ._report import DownloadReport, DownloadResult
 from ._stream import Body
 
-__all__ = ["AsyncBreezeBlue", "AsyncHistory", "aread_capped", "require_asyncio", "run_async"]
+__all__ = [
+    "AsyncBreezeBlue",
+    "AsyncHistory",
+    "aread_capped",
+    "asend_once",
+    "require_asyncio",
+    "run_async",
+]
 
 
 def require_asyncio(what: str) -> None:
@@ -61,23 +68,31 @@ async def run_async(
             response: httpx.Response = done.value
             return response
         if isinstance(action, Send):
-            if http.is_closed:
-                raise client_closed()
-            try:
-                answer = await http.send(action.request, stream=True, follow_redirects=False)
-            except httpx.RequestError as exc:
-                answer = exc
-            except httpx.InvalidURL as exc:
-                raise unusable_redirect(exc) from exc
-            except Exception as exc:  # an aiohttp error httpx-aiohttp did not translate
-                answer = foreign_transport_error(exc)
-                if answer is None:
-                    raise
+            answer = await asend_once(http, action.request)
         elif isinstance(action, Sleep):
             await sleep(action.seconds)
             answer = None
         else:
             answer = await aread_capped(action)
+
+
+async def asend_once(
+    http: httpx.AsyncClient, request: httpx.Request
+) -> httpx.Response | httpx.RequestError:
+    """Send a flow's request (streaming); a transport failure is the answer, not raised."""
+    if http.is_closed:
+        raise client_closed()
+    try:
+        return await http.send(request, stream=True, follow_redirects=False)
+    except httpx.RequestError as exc:
+        return exc
+    except httpx.InvalidURL as exc:
+        raise unusable_redirect(exc) from exc
+    except Exception as exc:  # an aiohttp error httpx-aiohttp did not translate
+        translated = foreign_transport_error(exc)
+        if translated is None:
+            raise
+        return translated
 
 
 async def aread_capped(action: ReadBody) -> bytes:

@@ -1,7 +1,8 @@
 """``BreezeBlue.history.download_many()``: many items on a bounded pool of threads.
 
-The schedule is the sans-I/O core's (:mod:`._core.bulk`): one :class:`Pacer` gate and
-adaptive limit shared by every worker, and a :class:`Plan` of the ids. The caller's thread
+The schedule is the sans-I/O core's (:mod:`._core.bulk`): one :class:`Gatekeeper` shared
+by every worker (the gate, the adaptive limit, what stops a run), and a :class:`Plan` of
+the ids. The caller's thread
 reads the ids (lazily, a few ahead of the workers), looks for files already complete, and
 calls ``on_item``; the workers download over the client's one HTTP connection pool.
 """
@@ -14,55 +15,27 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
 
 from ._audio import Audio
-from ._client import read_capped
-from ._core.bulk import Job, Pacer, Plan, failed, max_parked
-from ._core.flow import (
-    Flow,
-    ReadBody,
-    Send,
-    Settings,
-    Sleep,
-    backoff_delay,
-    client_closed,
-    download_flow,
-    server_delay,
-    unusable_redirect,
+from ._client import read_capped, send_once
+from ._core.bulk import Gatekeeper, Job, Plan, Slot, bulk_settings, failed, max_parked
+from ._core.flow import Flow, ReadBody, Send, Settings, Sleep, backoff_delay, download_flow
+from ._core.names import file_name
+from ._errors import BreezeBlueError
+from ._files.folder import (
+    ignores_case,
+    look_for_complete,
+    remove_other_copies,
+    remove_stale_temps,
 )
-from ._core.names import EXTENSIONS, file_name
-from ._errors import (
-    APIConnectionError,
-    AuthenticationError,
-    BreezeBlueError,
-    RateLimitError,
-    could_not_connect,
-)
-from ._files.folder import find_complete, ignores_case, remove_stale_temps
 from ._report import DownloadReport, DownloadResult
 from ._save import save
 from ._stream import Body
 
-__all__ = [
-    "THROTTLES_PER_RETRY",
-    "Parked",
-    "Slot",
-    "Stopped",
-    "ThreadedRun",
-    "bulk_settings",
-    "is_fatal",
-    "throttle_delay",
-    "unreachable_after",
-]
-
-THROTTLES_PER_RETRY = 3
-"""The gate turns one item back up to this many times its client's ``max_retries``: a
-wave of ``429`` answers hits an item more than once while the limit comes down. Past that,
-the item's own retries decide (``max_retries=0`` keeps meaning no retry at all)."""
+__all__ = ["Parked", "Stopped", "ThreadedRun"]
 
 _POLL = 0.5  # how often a waiting caller's thread wakes, so Ctrl-C is seen everywhere
 
@@ -78,67 +51,6 @@ class Parked:
 
 class Stopped(Exception):
     """The run is stopping (a fatal error or an interrupt): drop this job."""
-
-
-class Slot:
-    """Whether a job holds one of the pacer's slots, and the epoch it took it in."""
-
-    __slots__ = ("epoch", "held")
-
-    def __init__(self) -> None:
-        self.held = False
-        self.epoch = 0
-
-
-def bulk_settings(settings: Settings, client_timeout: httpx.Timeout) -> Settings:
-    """The client's settings for a bulk run: no limit on waiting for a pooled connection.
-
-    The pacer already bounds the downloads in flight; a ``concurrency`` above the pool's
-    size must make workers wait their turn, not fail with a pool timeout.
-    """
-    timeout = settings.timeout or client_timeout
-    unbounded = httpx.Timeout(
-        connect=timeout.connect, read=timeout.read, write=timeout.write, pool=None
-    )
-    return replace(settings, timeout=unbounded)
-
-
-def throttle_delay(outcome: object, settings: Settings) -> float | None:
-    """The gate's wait for an answer that says "not now", or ``None`` if it does not.
-
-    A ``429`` (with or without ``Retry-After``) or a ``503`` with one closes the gate for
-    every worker, for as long as the server asked (a backoff if it did not say).
-    """
-    if not isinstance(outcome, httpx.Response) or outcome.status_code not in (429, 503):
-        return None
-    asked = server_delay(outcome.headers, now=settings.clock)
-    if asked is None:
-        if outcome.status_code == 503:
-            return None
-        asked = backoff_delay(settings.policy, 0)
-    return asked
-
-
-def unreachable_after(concurrency: int) -> int:
-    """Items in a row that could not connect, with no answer between, before the run stops."""
-    return max(16, 2 * concurrency)
-
-
-def is_fatal(exc: BaseException, settings: Settings, *, answered: bool, unreachable: int,
-             concurrency: int) -> bool:  # fmt: skip
-    """Whether one item's error stops the whole run: it would be every item's.
-
-    A refused key; a server that never answered (or stopped answering for
-    :func:`unreachable_after` items in a row); a ``429`` asking to wait longer than the
-    client's ``max_retry_after``, which every item would hit.
-    """
-    if isinstance(exc, AuthenticationError):
-        return True
-    if isinstance(exc, APIConnectionError) and could_not_connect(exc):
-        return not answered or unreachable >= unreachable_after(concurrency)
-    if isinstance(exc, RateLimitError):
-        return (exc.retry_after or 0.0) > settings.policy.max_retry_after
-    return False
 
 
 class ThreadedRun:
@@ -160,6 +72,7 @@ class ThreadedRun:
     ) -> None:
         self._http = http
         self._settings = bulk_settings(settings, http.timeout)
+        self._keeper = Gatekeeper(concurrency, self._settings)
         # Real waits are made on the condition, so that stopping cuts them short; a sleep
         # the caller gave the client (a test's fake) is honoured as it is.
         self._sleep = None if sleep is time.sleep else sleep
@@ -170,7 +83,6 @@ class ThreadedRun:
         self._wait_timeout = wait_timeout
         self._on_item = on_item
         self._plan = Plan(folder, shard, overwrite)
-        self._pacer = Pacer(concurrency)
         self._max_parked = max_parked(concurrency)
         self._cond = threading.Condition()
         self._queue: deque[Job] = deque()
@@ -178,8 +90,6 @@ class ThreadedRun:
         self._closed = False
         self._active = 0
         self._stopping: BaseException | None = None
-        self._answered = False  # has the server answered any request of this run yet?
-        self._unreachable = 0  # items in a row that could not connect, since the last answer
 
     # ---- the caller's thread
 
@@ -213,7 +123,7 @@ class ThreadedRun:
             worker.join()
         if self._stopping is not None:
             raise self._stopping
-        return self._plan.report(time.monotonic() - started, self._pacer.rate_limited)
+        return self._plan.report(time.monotonic() - started, self._keeper.pacer.rate_limited)
 
     def _stop(self, exc: BaseException) -> None:
         with self._cond:
@@ -248,12 +158,7 @@ class ThreadedRun:
             self._cond.notify_all()
 
     def _look(self, stem: str) -> Path | OSError | None:
-        if self._overwrite:
-            return None
-        try:
-            return find_complete(self._folder, stem)
-        except OSError as exc:
-            return exc
+        return None if self._overwrite else look_for_complete(self._folder, stem)
 
     def _drain_until_done(self) -> None:
         while True:
@@ -339,23 +244,14 @@ class ThreadedRun:
                 return response
             return self._save(job, response, slot)
         except (BreezeBlueError, OSError, ValueError, TypeError) as exc:
-            if isinstance(exc, APIConnectionError) and could_not_connect(exc):
-                with self._cond:
-                    self._unreachable += 1
-            if self._http.is_closed or self._is_fatal(exc):
+            with self._cond:
+                fatal = self._keeper.failed(exc)
+            if fatal or self._http.is_closed:
                 raise
             return failed(job.history_item_id, exc)
         finally:
             if slot.held:
                 self._release(slot)
-
-    def _is_fatal(self, exc: BaseException) -> bool:
-        with self._cond:
-            answered, unreachable = self._answered, self._unreachable
-        return is_fatal(
-            exc, self._settings, answered=answered, unreachable=unreachable,
-            concurrency=self._concurrency,
-        )  # fmt: skip
 
     def _save(self, job: Job, response: httpx.Response, slot: Slot) -> DownloadResult:
         def reopen(headers: Mapping[str, str], retry: int) -> httpx.Response:
@@ -386,7 +282,7 @@ class ThreadedRun:
             raise IsADirectoryError(f"a folder has the item's file name: {str(path)!r}")
         save(audio, path)
         if self._overwrite:
-            self._remove_other_extensions(job.stem, path)
+            remove_other_copies(self._folder, job.stem, path)
         return DownloadResult(
             job.history_item_id,
             "saved",
@@ -394,14 +290,6 @@ class ThreadedRun:
             size=path.stat().st_size,
             media_type=audio.content_type,
         )
-
-    def _remove_other_extensions(self, stem: str, kept: Path) -> None:
-        # Overwritten in another media type: the old file must not stay as a second copy.
-        for extension in EXTENSIONS:
-            other = self._folder / (stem + extension)
-            if other != kept:
-                with contextlib.suppress(FileNotFoundError):
-                    other.unlink()
 
     def _drive(
         self, job: Job, flow: Flow, slot: Slot, *, parkable: bool
@@ -428,43 +316,16 @@ class ThreadedRun:
                 answer = read_capped(action)
 
     def _send(self, job: Job, action: Send, slot: Slot) -> object:
-        budget = THROTTLES_PER_RETRY * self._settings.policy.max_retries
         while True:
             self._acquire(slot)
-            if self._http.is_closed:
-                raise client_closed()
-            outcome: object
-            try:
-                outcome = self._http.send(action.request, stream=True, follow_redirects=False)
-            except httpx.RequestError as exc:
-                outcome = exc
-            except httpx.InvalidURL as exc:
-                raise unusable_redirect(exc) from exc
-            delay = throttle_delay(outcome, self._settings)
+            outcome = send_once(self._http, action.request)
             with self._cond:
-                if isinstance(outcome, httpx.Response):
-                    self._answered = True
-                    self._unreachable = 0
-                    if outcome.status_code == 429:
-                        self._pacer.saw_rate_limit()
-                    elif delay is None:
-                        self._pacer.succeeded()
-                if delay is not None:
-                    # Every worker waits, whatever this item does next.
-                    self._pacer.throttled(
-                        slot.epoch,
-                        delay,
-                        time.monotonic(),
-                        halve=isinstance(outcome, httpx.Response) and outcome.status_code == 429,
-                    )
-                    self._cond.notify_all()
-            if delay is None or job.throttles >= budget:
+                delay = self._keeper.answer(outcome, job, slot, time.monotonic())
+                self._cond.notify_all()  # the gate may have closed: waiters re-check
+            if delay is None:
                 return outcome  # the flow decides: the audio, an error, or its own retry
-            if delay > self._settings.policy.max_retry_after:
-                return outcome  # the flow raises RateLimitError, and that stops the run
             assert isinstance(outcome, httpx.Response)
             read_capped(ReadBody(outcome))
-            job.throttles += 1
             self._release(slot)
 
     def _acquire(self, slot: Slot) -> None:
@@ -473,24 +334,17 @@ class ThreadedRun:
             while True:
                 if self._stopping is not None:
                     raise Stopped
-                now = time.monotonic()
-                if slot.held and now >= self._pacer.gate_until:
-                    return
-                if slot.held:  # the gate closed since this slot was taken
-                    self._pacer.release()
-                    slot.held = False
-                    self._cond.notify_all()
-                delay = self._pacer.wait_time(now)
+                held = slot.held
+                delay = self._keeper.admit(slot, time.monotonic())
+                if held and not slot.held:
+                    self._cond.notify_all()  # a slot was given back
                 if delay is None:
-                    break
+                    return
                 self._cond.wait(None if math.isinf(delay) else delay)
-            slot.epoch = self._pacer.start()
-            slot.held = True
 
     def _release(self, slot: Slot) -> None:
         with self._cond:
-            self._pacer.release()
-            slot.held = False
+            self._keeper.release(slot)
             self._cond.notify_all()
 
     def _pause(self, seconds: float) -> None:

@@ -17,11 +17,13 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -748,17 +750,20 @@ def _run_many(
     tally = _Tally()
     stopped_by: BaseException | None = None
     rate_limited: int | None = None
-    with _many_progress(show, total) as lines:
+    with _many_progress(show, total) as lines, _whole_items() as whole:
 
         def on_item(result: DownloadResult) -> None:
-            tally.add(result)
-            lines.update(tally)
-            if args.json:
-                lines.out(json.dumps(_item_record(result)))
-            elif result.status == "saved":
-                lines.out(f"saved {result.path} ({result.size:,} bytes, {result.media_type})")
-            if result.error is not None and (show or not args.json):
-                lines.err(f"failed {_shown(result.history_item_id)}: {_describe(result.error)}")
+            with whole():
+                tally.add(result)
+                lines.update(tally)
+                if args.json:
+                    lines.out(json.dumps(_item_record(result)))
+                elif result.status == "saved":
+                    size, media_type = result.size or 0, result.media_type
+                    lines.out(f"saved {result.path} ({size:,} bytes, {media_type})")
+                if result.error is not None and (show or not args.json):
+                    name = _shown(result.history_item_id)
+                    lines.err(f"failed {name}: {_describe(result.error)}")
 
         try:
             report = client.history.download_many(
@@ -777,6 +782,43 @@ def _run_many(
             # downloads in flight have finished (or their temporary files are gone).
             stopped_by = exc
     return _finish(tally, stopped_by, rate_limited, as_json=args.json)
+
+
+@contextmanager
+def _whole_items() -> Iterator[Callable[[], AbstractContextManager[None]]]:
+    """Ctrl-C between items, never half-way through counting and printing one.
+
+    Inside ``whole()`` a SIGINT is held back and raised as ``KeyboardInterrupt`` when the
+    item is done, so the summary counts exactly the lines printed. Only in the main thread,
+    where Python delivers signals.
+    """
+    held = [0, False]  # depth, pending
+
+    def handler(signum: int, frame: object) -> None:
+        if held[0]:
+            held[1] = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def whole() -> Iterator[None]:
+        held[0] += 1
+        try:
+            yield
+        finally:
+            held[0] -= 1
+            if held[1] and not held[0]:
+                held[1] = False
+                raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield whole
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield whole
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _finish(

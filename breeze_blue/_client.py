@@ -27,7 +27,7 @@ from ._files.folder import prepare_folder
 from ._report import DownloadReport, DownloadResult
 from ._stream import Body
 
-__all__ = ["BreezeBlue", "History", "read_capped", "run_sync"]
+__all__ = ["BreezeBlue", "History", "read_capped", "run_sync", "send_once"]
 
 
 def run_sync(flow: Flow, http: httpx.Client, sleep: Callable[[float], None]) -> httpx.Response:
@@ -40,20 +40,25 @@ def run_sync(flow: Flow, http: httpx.Client, sleep: Callable[[float], None]) -> 
             response: httpx.Response = done.value
             return response
         if isinstance(action, Send):
-            if http.is_closed:
-                raise client_closed()
-            try:
-                # Redirects are the policy's: it decides where the API key may go.
-                answer = http.send(action.request, stream=True, follow_redirects=False)
-            except httpx.RequestError as exc:
-                answer = exc
-            except httpx.InvalidURL as exc:
-                raise unusable_redirect(exc) from exc
+            answer = send_once(http, action.request)
         elif isinstance(action, Sleep):
             sleep(action.seconds)
             answer = None
         else:
             answer = read_capped(action)
+
+
+def send_once(http: httpx.Client, request: httpx.Request) -> httpx.Response | httpx.RequestError:
+    """Send a flow's request (streaming); a transport failure is the answer, not raised."""
+    if http.is_closed:
+        raise client_closed()
+    try:
+        # Redirects are the policy's: it decides where the API key may go.
+        return http.send(request, stream=True, follow_redirects=False)
+    except httpx.RequestError as exc:
+        return exc
+    except httpx.InvalidURL as exc:
+        raise unusable_redirect(exc) from exc
 
 
 def read_capped(action: ReadBody) -> bytes:
@@ -152,7 +157,8 @@ class History:
 
         Each item is saved atomically as ``{id}{extension}`` (the extension from its media
         type: ``.mp3``, ``.wav``, ``.flac``, ``.aac``, ``.opus``, ``.pcm``, else ``.bin``); an
-        id that is not a safe file name is ``%XX``-encoded, never used as a path. A file
+        id that is not a safe file name is ``%XX``-encoded, never used as a path (capital
+        letters too, in a folder that ignores case). A file
         already there for an id, under any of these extensions, is complete (files appear
         only once whole), so the item is skipped without a request: run the same call again
         after an interruption and it picks up where it stopped, and clears the temporary
@@ -166,9 +172,12 @@ class History:
 
         One item's failure never raises: it is a ``"failed"`` result with its typed error.
         What would fail every item raises at once: a refused key
-        (:class:`AuthenticationError`), a base URL that has not answered a single request
-        (:class:`APIConnectionError`, once the first item's retries are spent), a closed
-        client, a folder that cannot be made.
+        (:class:`AuthenticationError`); a server that cannot be reached
+        (:class:`APIConnectionError`: no connection opened before any answer, or for twice
+        ``concurrency`` items in a row); a ``429`` asking to wait longer than the client's
+        ``max_retry_after`` (:class:`RateLimitError`); a closed client; a folder that
+        cannot be made. Ctrl-C stops new work and lets the downloads in flight finish
+        (their files are complete, or their temporary files removed), then re-raises.
 
         Args:
             ids: Any iterable of ids, read lazily (a generator of millions is fine).
@@ -187,7 +196,8 @@ class History:
         Raises:
             TypeError, ValueError: a malformed argument (nothing is sent).
             AuthenticationError: the API key was refused.
-            APIConnectionError: the server could not be reached before any item was.
+            APIConnectionError: the server could not be reached.
+            RateLimitError: the server asked to wait longer than ``max_retry_after``.
 
         Example:
             >>> report = client.history.download_many(["hist_01haudio", "hist_wav"], "backup")

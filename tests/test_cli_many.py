@@ -315,11 +315,18 @@ def test_ctrl_c_finishes_what_is_in_flight_and_a_rerun_completes_the_set(
             first = json.loads(child.stdout.readline())  # one is saved: the run is under way
             assert first["status"] == "saved"
             deadline = time.monotonic() + 10
-            while not temporary_files(folder) and time.monotonic() < deadline:
+            in_flight: list[str] = []
+            while not in_flight and time.monotonic() < deadline:
+                in_flight = temporary_files(folder)
                 time.sleep(0.01)
-            assert temporary_files(folder), "downloads should be in flight"
+            assert in_flight, "downloads should be in flight"
             child.send_signal(signal.SIGINT)
-            rest, stderr = child.communicate(timeout=30)
+            # Read on from the same buffered pipe: readline() may have taken more than one
+            # line into its buffer, which communicate() would not see.
+            rest = child.stdout.read()
+            assert child.stderr is not None
+            stderr = child.stderr.read()
+            child.wait(timeout=30)
         finally:
             child.kill()
             child.wait()

@@ -14,24 +14,32 @@ import heapq
 import itertools
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from os import PathLike  # a type, for checking arguments: the core still does no I/O
 from pathlib import Path
 
+import httpx
+
+from .._errors import APIConnectionError, AuthenticationError, RateLimitError, could_not_connect
 from .._report import DownloadReport, DownloadResult
-from .flow import Flow
+from .flow import Flow, Settings, backoff_delay, server_delay
 from .names import file_stem, in_shard, validate_shard
 from .request import validate_history_item_id
 
 __all__ = [
     "MAX_CONCURRENCY",
+    "THROTTLES_PER_RETRY",
     "BulkOptions",
+    "Gatekeeper",
     "Job",
     "Pacer",
     "Plan",
+    "Slot",
     "bulk_options",
+    "bulk_settings",
     "failed",
     "max_parked",
+    "unreachable_after",
     "validate_concurrency",
 ]
 
@@ -144,6 +152,141 @@ class Pacer:
                 self.patience = min(self.MAX_PATIENCE, self.patience * 2)
             self.ceiling = min(self.ceiling, self.limit)
             self.limit = max(1, self.limit // 2)
+
+
+THROTTLES_PER_RETRY = 3
+"""The gate turns one item back up to this many times its client's ``max_retries``: a
+wave of ``429`` answers hits an item more than once while the limit comes down. Past that,
+the item's own retries decide (``max_retries=0`` keeps meaning no retry at all)."""
+
+
+def unreachable_after(concurrency: int) -> int:
+    """Items in a row that could not connect, with no answer between, before the run stops."""
+    return max(16, 2 * concurrency)
+
+
+def bulk_settings(settings: Settings, client_timeout: httpx.Timeout) -> Settings:
+    """The client's settings for a bulk run: no limit on waiting for a pooled connection.
+
+    The pacer already bounds the downloads in flight; a ``concurrency`` above the pool's
+    size must make workers wait their turn, not fail with a pool timeout.
+    """
+    timeout = settings.timeout or client_timeout
+    unbounded = httpx.Timeout(
+        connect=timeout.connect, read=timeout.read, write=timeout.write, pool=None
+    )
+    return replace(settings, timeout=unbounded)
+
+
+class Slot:
+    """Whether a job holds one of the pacer's slots, and the epoch it took it in."""
+
+    __slots__ = ("epoch", "held")
+
+    def __init__(self) -> None:
+        self.held = False
+        self.epoch = 0
+
+
+class Gatekeeper:
+    """Everything the workers of one run share about the server, decided without I/O.
+
+    The :class:`Pacer` (the gate and the limit), whether the server has answered yet, how
+    many items in a row could not connect; and from these, when a request may go, what an
+    answer means for everyone, and which errors stop the run. The drivers hold their own
+    lock around every call.
+
+    Example (a worker's request, as the drivers make it)::
+
+        while (delay := keeper.admit(slot, clock())) is not None:
+            wait(delay)
+        outcome = send(request)
+        if (delay := keeper.answer(outcome, job, slot, clock())) is not None:
+            release(slot)  # and ask again: admit() waits for the gate
+    """
+
+    def __init__(self, concurrency: int, settings: Settings) -> None:
+        self.pacer = Pacer(concurrency)
+        self.settings = settings
+        self.concurrency = concurrency
+        self.answered = False
+        self.unreachable = 0
+
+    def admit(self, slot: Slot, now: float) -> float | None:
+        """``None``: send now (``slot`` is held, the gate open); else how long to wait first.
+
+        A slot taken before the gate closed (a resume, a redirect) is given back: every
+        request waits for the gate.
+        """
+        if slot.held:
+            if now >= self.pacer.gate_until:
+                return None
+            self.release(slot)
+        delay = self.pacer.wait_time(now)
+        if delay is None:
+            slot.epoch = self.pacer.start()
+            slot.held = True
+        return delay
+
+    def release(self, slot: Slot) -> None:
+        """Give a held slot back."""
+        if slot.held:
+            self.pacer.release()
+            slot.held = False
+
+    def answer(self, outcome: object, job: Job, slot: Slot, now: float) -> float | None:
+        """Book what a request got; the wait before asking again through the gate, or
+        ``None`` to hand ``outcome`` to the item's flow.
+
+        A ``429`` (with or without ``Retry-After``) or a ``503`` with one closes the gate
+        for every worker, whatever the item does next. The item asks again through the
+        gate unless it was turned back too often (:data:`THROTTLES_PER_RETRY`) or asked to
+        wait longer than ``max_retry_after``: then its flow decides (a retry, or the typed
+        error, which :meth:`is_fatal` may find stops the run).
+        """
+        delay = self._throttle_delay(outcome)
+        if isinstance(outcome, httpx.Response):
+            self.answered = True
+            self.unreachable = 0
+            if outcome.status_code == 429:
+                self.pacer.saw_rate_limit()
+            elif delay is None:
+                self.pacer.succeeded()
+        if delay is None:
+            return None
+        halve = isinstance(outcome, httpx.Response) and outcome.status_code == 429
+        self.pacer.throttled(slot.epoch, delay, now, halve=halve)
+        policy = self.settings.policy
+        if job.throttles >= THROTTLES_PER_RETRY * policy.max_retries:
+            return None
+        if delay > policy.max_retry_after:
+            return None
+        job.throttles += 1
+        return delay
+
+    def _throttle_delay(self, outcome: object) -> float | None:
+        if not isinstance(outcome, httpx.Response) or outcome.status_code not in (429, 503):
+            return None
+        asked = server_delay(outcome.headers, now=self.settings.clock)
+        if asked is None and outcome.status_code == 429:
+            asked = backoff_delay(self.settings.policy, 0)
+        return asked
+
+    def failed(self, exc: BaseException) -> bool:
+        """Book an item's error; whether it stops the whole run (it would be every item's).
+
+        A refused key; a server that never answered, or stopped answering for
+        :func:`unreachable_after` items in a row; a ``429`` asking to wait longer than the
+        client's ``max_retry_after``, which every item would meet.
+        """
+        if isinstance(exc, AuthenticationError):
+            return True
+        if isinstance(exc, APIConnectionError) and could_not_connect(exc):
+            self.unreachable += 1
+            return not self.answered or self.unreachable >= unreachable_after(self.concurrency)
+        if isinstance(exc, RateLimitError):
+            return (exc.retry_after or 0.0) > self.settings.policy.max_retry_after
+        return False
 
 
 def failed(history_item_id: str, error: BaseException) -> DownloadResult:

@@ -11,7 +11,14 @@ from pathlib import Path
 from .._core.names import EXTENSIONS
 from .atomic import remove_if_stale
 
-__all__ = ["find_complete", "ignores_case", "prepare_folder", "remove_stale_temps"]
+__all__ = [
+    "find_complete",
+    "ignores_case",
+    "look_for_complete",
+    "prepare_folder",
+    "remove_other_copies",
+    "remove_stale_temps",
+]
 
 # What AtomicFile names its temporary files: ".{name, at most 64 bytes}.{8 hex}.part". Only
 # names an item's file could have are considered (a stem's characters; an extension, unless
@@ -63,6 +70,26 @@ def find_complete(folder: Path, stem: str) -> Path | None:
         if not os.path.isdir(path) and (newest is None or info.st_mtime > newest[0]):
             newest = (info.st_mtime, path)
     return None if newest is None else newest[1]
+
+
+def look_for_complete(folder: Path, stem: str) -> Path | OSError | None:
+    """:func:`find_complete`, with the ``OSError`` returned: that item fails, not the run."""
+    try:
+        return find_complete(folder, stem)
+    except OSError as exc:
+        return exc
+
+
+def remove_other_copies(folder: Path, stem: str, kept: Path) -> None:
+    """Remove the item's files under other extensions than ``kept``'s.
+
+    An item overwritten in another media type must not stay as a second copy.
+    """
+    for extension in EXTENSIONS:
+        other = folder / (stem + extension)
+        if other != kept:
+            with contextlib.suppress(FileNotFoundError):
+                other.unlink()
 
 
 def remove_stale_temps(folder: Path) -> int:
