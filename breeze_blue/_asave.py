@@ -61,6 +61,9 @@ async def asave(
             destination_for, audio, cast("str | os.PathLike[str]", path)
         )
         target = AtomicFile(destination)
+        if isinstance(audio, AsyncAudio) and (audio.content_length or WHOLE + 1) <= WHOLE:
+            await _save_whole(audio, target, progress)
+            return destination
         try:
             file_sink = FileSink(await _in_thread(target.open))
             try:
@@ -77,6 +80,45 @@ async def asave(
         if isinstance(audio, AsyncAudio):
             await audio.aclose()
     return destination
+
+
+WHOLE = 1024 * 1024
+"""Audio up to this size is read whole, then written and synced in one worker-thread hop.
+
+A file written as it arrives costs a writer thread, its batches' hand-overs and a hop per
+step (open, sync, rename); for the many small files of a bulk download those dominate.
+"""
+
+
+async def _save_whole(audio: AsyncAudio, target: AtomicFile, progress: Progress | None) -> None:
+    body = bytearray()
+    async for piece in arecovering_chunks(body_of(audio), restartable=True):
+        if piece is RESTART:
+            body.clear()
+        else:
+            body += piece
+        if progress:
+            progress(len(body))
+    try:
+        await _in_thread(lambda: _write_whole(target, body))
+        await _in_thread(target.commit)
+    except BaseException:
+        target.discard()  # cancelled between the two: the temporary file must not stay
+        raise
+
+
+def _write_whole(target: AtomicFile, body: bytearray) -> None:
+    """Create the temporary file, write ``body`` and make it durable (not yet renamed)."""
+    try:
+        sink = FileSink(target.open())
+        try:
+            sink.write_batch([bytes(body)])
+            sink.finish()
+        finally:
+            sink.close()
+    except BaseException:
+        target.discard()
+        raise
 
 
 async def _pieces(audio: AsyncAudioSource, sink: FileSink | ObjectSink) -> AsyncIterator[Piece]:
