@@ -70,7 +70,7 @@ class TaskRun:
         self._wait_ready = wait
         self._wait_timeout = wait_timeout
         self._on_item = on_item
-        self._plan = Plan(folder, shard, overwrite)
+        self._plan = Plan(shard, overwrite)
         self._max_parked = max_parked(concurrency)
         self._cond = asyncio.Condition()
         self._queue: deque[Job] = deque()

@@ -82,7 +82,7 @@ class ThreadedRun:
         self._wait_ready = wait
         self._wait_timeout = wait_timeout
         self._on_item = on_item
-        self._plan = Plan(folder, shard, overwrite)
+        self._plan = Plan(shard, overwrite)
         self._max_parked = max_parked(concurrency)
         self._cond = threading.Condition()
         self._queue: deque[Job] = deque()

@@ -313,7 +313,6 @@ class Job:
     stem: str
     flow: Flow | None = None
     """The download flow, kept across a park (waiting for a generation)."""
-    due: float = 0.0
     throttles: int = 0
     """How many times the gate turned this item back; past a bound the flow decides."""
 
@@ -328,7 +327,6 @@ class Plan:
     :meth:`park`/:meth:`due` keep items that wait for a generation out of the slots.
     """
 
-    directory: Path
     shard: tuple[int, int] | None
     overwrite: bool
     fold_case: bool = False
@@ -393,7 +391,6 @@ class Plan:
 
     def park(self, job: Job, due: float) -> None:
         """Keep a job that waits for its generation until ``due``, holding no slot."""
-        job.due = due
         heapq.heappush(self._parked, (due, next(self._order), job))
 
     def due(self, now: float) -> Job | None:
