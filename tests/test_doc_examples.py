@@ -66,13 +66,7 @@ WORKERS = 4
 
 # README.md's blocks that fail as they stand, and why (README.md is edited elsewhere; the
 # test below fails when this set and the blocks that really fail differ).
-README_TODO = {
-    "README.md#2",  # uses `client`, `save`, `Path` and `sink` without defining them
-    "README.md#3",  # `Path` is not imported
-    "README.md#5",  # `ids` is never defined
-    "README.md#6",  # `asyncio`, `asave`, `client` and `ids` are never defined
-    "README.md#7",  # `client` is never defined
-}
+README_TODO: set[str] = set()  # README blocks known to fail; none today
 
 FENCE = re.compile(r"^(?P<fence>`{3,})\s*(?P<lang>[\w+-]*)[^\n]*$")
 MARK = re.compile(r"^<!--\s*(illustrative|setup|pytest)\s*-->\s*$")
