@@ -12,7 +12,7 @@ GENERATE = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate
 	--path openapi.yaml --config generator-config.yaml --meta none --fail-on-warning \
 	--custom-template-path templates
 
-.PHONY: interop interop-fast ts-demo install generate check-generated spec cassettes lint format typecheck test demo bench bench-bulk clean node-install spec-lint ts-check docs browser
+.PHONY: interop interop-fast ts-demo install generate check-generated spec cassettes lint format typecheck test demo bench bench-bulk clean node-install spec-lint ts-check docs docs-serve browser
 
 install: $(STAMP)
 
@@ -89,7 +89,8 @@ interop-fast: $(STAMP)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache downloads node_modules \
-	  docs/index.html docs/reference-page.png $(TS_EXAMPLE)/api.ts $(TS_EXAMPLE)/build
+	  site docs/reference/http-api.html docs/assets/results.png docs/index.html docs/reference-page.png \
+	  screenshots $(TS_EXAMPLE)/api.ts $(TS_EXAMPLE)/build
 
 ## ---- The spec as a shared product: Node tools pinned in package.json + package-lock.json ----
 ## `npm ci` installs exactly the lock file from the npm registry; the stamp (like the venv's)
@@ -105,7 +106,7 @@ REDOCLY    := $(WITH_NODE) REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=
 SPECTRAL   := $(WITH_NODE) $(NPM_BIN)/spectral
 TS_EXAMPLE := examples/typescript
 TS_TYPES   := $(TS_EXAMPLE)/api.ts
-DOCS_PAGE  := docs/index.html
+DOCS_PAGE  := docs/reference/http-api.html
 
 node-install: $(NODE_STAMP)
 
@@ -137,11 +138,24 @@ ts-demo: $(TS_TYPES)
 	echo '{"type": "module"}' > $(TS_BUILD)/package.json
 	$(WITH_NODE) $(BIN)/python $(TS_EXAMPLE)/demo.py $(TS_BUILD)/main.js $(TS_DEMO_IDS)
 
-## The API reference: the spec rendered to one self-contained HTML page (git-ignored).
-docs: $(DOCS_PAGE)
+## The documentation site (mkdocs.yml), built with --strict into site/ (git-ignored): first
+## the HTTP API page (the spec rendered by Redocly to one self-contained HTML page) and the
+## benchmark chart, both generated into docs/ (git-ignored) so that MkDocs copies them in.
+DOCS_CHART := docs/assets/results.png
+
+docs: $(DOCS_PAGE) $(DOCS_CHART) $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 $(DOCS_PAGE): openapi.yaml redocly.yaml $(NODE_STAMP)
 	$(REDOCLY) build-docs openapi.yaml --inlineBundle --title "Breeze Blue API reference" --output $@
+
+$(DOCS_CHART): benchmarks/results.png
+	mkdir -p $(@D)
+	cp $< $@
+
+## The site on http://127.0.0.1:8000/, rebuilt on every change.
+docs-serve: $(DOCS_PAGE) $(DOCS_CHART) $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 ## tests/test_docs.py checks the rendered page in Debian's headless chromium. In CI (CI=true)
 ## chromium is installed here where missing and the check is mandatory; elsewhere, without

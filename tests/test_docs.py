@@ -1,11 +1,17 @@
-"""The API reference page, as a reader sees it.
+"""The documentation site and its HTTP API page, as a reader sees them.
 
-``make docs`` renders ``openapi.yaml`` into one self-contained HTML file, ``docs/index.html``
-(Redocly ``build-docs``). The test opens it in Debian's headless Chromium, driven over the
-DevTools protocol on a pipe (standard library only), clicks through the response tabs and the
-media-type menu like a person would, and checks on the rendered page that the endpoint, its
-parameters, the six audio media types and every error code are shown. It saves a screenshot,
-``docs/reference-page.png``.
+``make docs`` renders ``openapi.yaml`` into one self-contained HTML file,
+``docs/reference/http-api.html`` (Redocly ``build-docs``), then builds the MkDocs site
+(``mkdocs.yml``, ``--strict``) into ``site/``. The tests open both in Debian's headless
+Chromium, driven over the DevTools protocol on a pipe (standard library only).
+
+On the HTTP API page they click through the response tabs and the media-type menu like a
+person would, and check that the endpoint, its parameters, the six audio media types and
+every error code are shown. On the site, served from ``site/`` on loopback by the standard
+library's ``http.server``, they check that the navigation lists every guide in
+``docs/guides/`` by its title, that typing ``GenerationNotReadyError`` in the search box finds
+it, and that the API reference shows ``download_audio`` with its parameters. Screenshots go to
+``screenshots/`` (git-ignored): ``http-api.png`` and ``site.png``.
 
 Without Chromium the check is skipped, saying so, except in CI (``CI=true``), where the
 Makefile installs Chromium and a missing one fails.
@@ -14,6 +20,8 @@ Makefile installs Chromium and a missing one fails.
 from __future__ import annotations
 
 import base64
+import functools
+import http.server
 import json
 import os
 import select
@@ -21,7 +29,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +39,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).parent.parent
-PAGE = ROOT / "docs" / "index.html"
-SCREENSHOT = ROOT / "docs" / "reference-page.png"
+PAGE = ROOT / "docs" / "reference" / "http-api.html"
+SITE = ROOT / "site"
+GUIDES = ROOT / "docs" / "guides"
+SCREENSHOT = ROOT / "screenshots" / "http-api.png"
+SITE_SCREENSHOT = ROOT / "screenshots" / "site.png"
 SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
 AUDIO_PATH = "/v1/history/{history_item_id}/audio"
 OPERATION = SPEC["paths"][AUDIO_PATH]["get"]
@@ -272,9 +285,9 @@ def chromium() -> str:
     found = shutil.which("chromium")
     if found is None:
         reason = (
-            "chromium is not installed, so the rendered reference page (docs/index.html) was "
-            "NOT checked; install Debian's chromium to run it (CI=true installs it and makes "
-            "it mandatory)"
+            "chromium is not installed, so the rendered HTTP API page and the documentation "
+            "site were NOT checked; install Debian's chromium to run it (CI=true installs it "
+            "and makes it mandatory)"
         )
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but " + reason)
@@ -284,9 +297,9 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def page() -> Path:
-    """docs/index.html, rendered by `make docs` (a no-op when it is newer than the spec)."""
+    """docs/reference/http-api.html, rendered by `make docs`, which also builds site/."""
     if shutil.which("npm") is None and not PAGE.exists():
-        reason = "npm not found: `make docs` cannot render the reference page"
+        reason = "npm not found: `make docs` cannot render the HTTP API page"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
@@ -302,6 +315,7 @@ def rendered(page: Path) -> dict[str, Any]:
         try:
             browser.open(page.as_uri() + "#/history/downloadhistoryaudio")
             report = browser.evaluate(f"{READ_THE_PAGE}({json.dumps(expected())})", timeout=60)
+            SCREENSHOT.parent.mkdir(exist_ok=True)
             SCREENSHOT.unlink(missing_ok=True)
             browser.screenshot(SCREENSHOT)
         finally:
@@ -361,3 +375,189 @@ def test_the_rendered_page_shows_the_endpoint_parameters_media_types_and_error_c
     assert width == WIDTH
     assert height >= HEIGHT
     assert len(png) > 20_000  # a blank page compresses to a few kB
+
+
+# ---------------------------------------------------------------------------- the site
+
+
+def guide_titles() -> dict[str, str]:
+    """Each guide in docs/guides/ at test time: its file name and its H1, as the nav shows it."""
+    titles: dict[str, str] = {}
+    for guide in sorted(GUIDES.glob("*.md")) if GUIDES.is_dir() else []:
+        lines = guide.read_text(encoding="utf-8").splitlines()
+        h1 = next((line[2:].strip() for line in lines if line.startswith("# ")), guide.stem)
+        titles[guide.name] = h1.replace("`", "").replace("*", "")
+    return titles
+
+
+@pytest.fixture(scope="module")
+def site(page: Path) -> Iterator[str]:
+    """site/ (built by `make docs` with the page) served on loopback; its base URL."""
+    assert (SITE / "index.html").is_file(), "make docs did not build site/"
+    handler = functools.partial(QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+# What a reader sees: the navigation's links, then the search box typed into, then the
+# Clients reference page. Each step reports; the test decides.
+READ_THE_NAV = """
+(async () => {
+  const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+  for (const end = Date.now() + 15000; Date.now() < end; await sleep(50))
+    if (document.querySelector(".md-nav--primary")) break;
+  const nav = document.querySelector(".md-nav--primary");
+  const links = nav ? [...nav.querySelectorAll("a.md-nav__link")] : [];
+  return links.map((a) => ({ href: a.href, text: a.textContent.trim().replace(/\\s+/g, " ") }));
+})()
+"""
+
+SEARCH_RESULTS = """
+(async (word) => {
+  const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+  const items = () => [...document.querySelectorAll(".md-search-result__item")];
+  for (const end = Date.now() + 15000; Date.now() < end; await sleep(100))
+    if (items().some((i) => i.textContent.includes(word))) break;
+  return {
+    meta: (document.querySelector(".md-search-result__meta") || {}).textContent || "",
+    results: items().map((i) => ({
+      href: (i.querySelector("a") || {}).href || "",
+      text: i.textContent.trim().replace(/\\s+/g, " ").slice(0, 300),
+    })),
+  };
+})
+"""
+
+READ_THE_METHOD = """
+(async (id) => {
+  const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+  for (const end = Date.now() + 15000; Date.now() < end; await sleep(50))
+    if (document.getElementById(id)) break;
+  const heading = document.getElementById(id);
+  if (!heading) return null;
+  const block = heading.closest(".doc-object") || heading.parentElement;
+  const signature = block.querySelector(".doc-signature");
+  const table = block.querySelector(".doc-section-title + table, table");
+  const names = table ? [...table.querySelectorAll("tbody tr td:first-child code")] : [];
+  heading.scrollIntoView();
+  await sleep(500);  // the header's title slides to the page's name as it scrolls
+  const box = heading.getBoundingClientRect();
+  return {
+    heading: heading.textContent.trim(),
+    visible: box.width > 0 && box.height > 0,
+    signature: signature ? signature.textContent.replace(/\\s+/g, " ") : "",
+    parameters: names.map((n) => n.textContent.trim()),
+    client: !!document.getElementById("breeze_blue.BreezeBlue"),
+  };
+})
+"""
+
+
+@pytest.fixture(scope="module")
+def reader(site: str) -> Iterator[DevTools]:
+    executable = chromium()
+    with tempfile.TemporaryDirectory(prefix="breeze-site-chromium-") as profile:
+        browser = DevTools(executable, profile)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_the_site_navigation_lists_every_guide_and_the_http_api(
+    site: str, reader: DevTools
+) -> None:
+    reader.open(site)
+    links = reader.evaluate(READ_THE_NAV)
+    shown = [(link["text"], link["href"].removeprefix(site)) for link in links]
+    guides = guide_titles()
+    # Zero guides is allowed only when docs/guides/ has none (guide_titles() reads the folder).
+    missing = {
+        name: title
+        for name, title in guides.items()
+        if (title, f"guides/{name.removesuffix('.md')}/") not in shown
+    }
+    assert not missing, f"guides not in the navigation (file: title): {missing}; nav: {shown}"
+    for entry in (
+        ("HTTP API", "reference/http/"),
+        ("Reference", "reference/"),
+        ("Clients", "reference/client/"),
+        ("Errors", "reference/errors/"),
+        ("Testing", "reference/testing/"),
+        ("Changelog", "changelog/"),
+        ("Generator matrix", "interop/"),
+    ):
+        assert entry in shown, f"{entry} not in the navigation: {shown}"
+
+
+def test_the_http_api_page_is_part_of_the_site(site: str, reader: DevTools) -> None:
+    reader.open(site + "reference/http/")
+    title = reader.evaluate(
+        """(async () => {
+          const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+          for (const end = Date.now() + 15000; Date.now() < end; await sleep(100)) {
+            const frame = document.querySelector("iframe[src$='http-api.html']");
+            const doc = frame && frame.contentDocument;
+            if (doc && doc.title) return doc.title;
+          }
+          return null;
+        })()"""
+    )
+    assert title == "Breeze Blue API reference"
+
+
+def test_the_search_finds_generation_not_ready_error(site: str, reader: DevTools) -> None:
+    word = "GenerationNotReadyError"
+    reader.open(site)
+    reader.evaluate(READ_THE_NAV)  # the page is there
+    # Like a reader: open the search box, click into it and type the word, key by key.
+    reader.evaluate("document.querySelector('label.md-search__icon, [for=__search]').click()")
+    reader.evaluate("document.querySelector('input.md-search__input').focus()")
+    for key in word:
+        for kind in ("keyDown", "keyUp"):
+            params = {"type": kind, "key": key, **({"text": key} if kind == "keyDown" else {})}
+            reader.send("Input.dispatchKeyEvent", params)
+    found = reader.evaluate(f"{SEARCH_RESULTS}({json.dumps(word)})", timeout=30)
+    assert any(word in r["text"] for r in found["results"]), found
+    assert any("/reference/errors/" in r["href"] for r in found["results"]), found
+
+
+def test_the_client_reference_shows_download_audio_and_its_parameters(
+    site: str, reader: DevTools
+) -> None:
+    reader.open(site + "reference/client/")
+    method = reader.evaluate(
+        f"{READ_THE_METHOD}({json.dumps('breeze_blue.History.download_audio')})"
+    )
+    assert method is not None, "no download_audio on the Clients page"
+    assert method["client"], "the Clients page does not document BreezeBlue"
+    assert method["visible"]
+    assert "download_audio" in method["heading"]
+    for name, shown in (
+        ("history_item_id", "history_item_id: str"),
+        ("wait", "wait: bool = False"),
+        ("wait_timeout", "wait_timeout: float = 300.0"),
+    ):
+        assert shown in method["signature"], method["signature"]
+        assert name in method["parameters"], method["parameters"]
+    # Keep a picture: the BreezeBlue reference, at download_audio.
+    SITE_SCREENSHOT.parent.mkdir(exist_ok=True)
+    SITE_SCREENSHOT.unlink(missing_ok=True)
+    # The viewport, scrolled to the method by READ_THE_METHOD.
+    data = reader.send("Page.captureScreenshot", {"format": "png"})["data"]
+    SITE_SCREENSHOT.write_bytes(base64.b64decode(data))
+    png = SITE_SCREENSHOT.read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(png) > 20_000

@@ -1,0 +1,162 @@
+"""Every public name has a docstring: the API reference (docs/reference/) is generated from them.
+
+The public names are ``breeze_blue.__all__`` and ``breeze_blue.testing.__all__``, and the
+public members of each class among them: methods, properties and attributes, inherited ones
+included when they come from the package (``BreezeBlue`` gets its options from a private base
+class). They are read the way the reference is built: by griffe, statically, as
+mkdocstrings does (``mkdocs.yml``), so a name counts as documented exactly when the site
+shows a description for it.
+
+Attributes (dataclass fields, exception attributes set in ``__init__``) rarely carry a
+docstring of their own in this code base: they are described in their class's docstring,
+which the reference shows right under the class heading. So an attribute also counts as
+documented when its class's docstring, or that of a base class in the package, lists it in
+an ``Attributes:`` section or names it in double backticks (``name``). Methods, properties,
+functions, classes and module-level constants need a docstring of their own.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import cast
+
+import griffe
+
+import breeze_blue
+import breeze_blue.testing
+
+ROOT = Path(__file__).parent.parent
+MODULES = {"breeze_blue": breeze_blue.__all__, "breeze_blue.testing": breeze_blue.testing.__all__}
+
+
+def load() -> dict[str, griffe.Module]:
+    loader = griffe.GriffeLoader(
+        search_paths=[str(ROOT), str(ROOT / "generated")], docstring_parser=griffe.Parser.google
+    )
+    modules = {name: cast(griffe.Module, loader.load(name)) for name in MODULES}
+    loader.resolve_aliases(external=False, implicit=False)
+    return modules
+
+
+def target(obj: griffe.Object | griffe.Alias) -> griffe.Object:
+    return obj.final_target if isinstance(obj, griffe.Alias) else obj
+
+
+def named_in(cls: griffe.Class, package: str = "breeze_blue") -> set[str]:
+    """Attributes the class documents in its docstring, or its package base classes do."""
+    names: set[str] = set()
+    for klass in [cls, *cls.mro()]:
+        if not klass.path.startswith(package) or klass.docstring is None:
+            continue
+        names |= set(re.findall(r"``(\w+)", klass.docstring.value))
+        for section in klass.docstring.parse(griffe.Parser.google, warnings=False):
+            if section.kind is griffe.DocstringSectionKind.attributes:
+                names |= {attribute.name for attribute in section.value}
+    return names
+
+
+def undocumented() -> list[str]:
+    """Every public name (``module.Name`` or ``module.Name.member``) the reference leaves bare."""
+    modules = load()
+    gaps: list[str] = []
+    for module_name, public in MODULES.items():
+        module = modules[module_name]
+        for name in public:
+            obj = target(module[name])
+            if not obj.docstring:
+                gaps.append(f"{module_name}.{name}")
+            if not isinstance(obj, griffe.Class):
+                continue
+            in_docstring = named_in(obj)
+            for member_name, member in obj.all_members.items():
+                if member_name.startswith("_"):
+                    continue
+                member_obj = target(member)
+                if not member_obj.path.startswith("breeze_blue"):
+                    continue  # inherited from outside the package (Exception, httpx...)
+                if member_obj.docstring:
+                    continue
+                if member_obj.is_attribute and member_name in in_docstring:
+                    continue
+                gaps.append(f"{module_name}.{name}.{member_name}")
+    return sorted(gaps)
+
+
+# The public names that had no docstring when this test was written (issue 14). The code
+# they live in is outside the documentation work, so they are listed here instead of fixed:
+# the test below fails on any public name without a docstring that is NOT in this list, and
+# also when one in the list gets its docstring (then delete it from the list). Issue 14 is
+# done when this list is empty.
+KNOWN_GAPS = [
+    # The connection errors' ``request`` (set in APIConnectionError.__init__).
+    "breeze_blue.APIConnectionError.request",
+    "breeze_blue.APITimeoutError.request",
+    "breeze_blue.IncompleteDownloadError.request",
+    # Module-level constants and type aliases: a docstring string right after them.
+    "breeze_blue.__version__",
+    "breeze_blue.testing.AUDIO_MEDIA_TYPES",
+    "breeze_blue.testing.Fault",
+    "breeze_blue.testing.Item",
+    # Dataclass fields that their class's docstring does not name.
+    "breeze_blue.testing.ErrorReply.code",
+    "breeze_blue.testing.ErrorReply.headers",
+    "breeze_blue.testing.ErrorReply.message",
+    "breeze_blue.testing.ErrorReply.raw_body",
+    "breeze_blue.testing.ErrorReply.raw_content_type",
+    "breeze_blue.testing.ErrorReply.status",
+    "breeze_blue.testing.Ready.filename",
+    "breeze_blue.testing.Ready.media_type",
+    "breeze_blue.testing.RecordedRequest.api_key_sent",
+    "breeze_blue.testing.RecordedRequest.api_key_valid",
+    "breeze_blue.testing.RecordedRequest.headers",
+    "breeze_blue.testing.RecordedRequest.history_item_id",
+    "breeze_blue.testing.RecordedRequest.method",
+    "breeze_blue.testing.RecordedRequest.path",
+    # ReferenceServer's public attributes (its __init__ arguments, kept as they are).
+    "breeze_blue.testing.ReferenceServer.api_keys",
+    "breeze_blue.testing.ReferenceServer.items",
+    "breeze_blue.testing.ReferenceServer.requests",
+    "breeze_blue.testing.ReferenceServer.require_key",
+]
+
+
+def test_every_public_name_is_one_griffe_sees() -> None:
+    """The runtime ``__all__`` and what the reference is built from agree, name for name."""
+    modules = load()
+    for module_name, public in MODULES.items():
+        for name in public:
+            assert name in modules[module_name].members, f"{module_name}.{name}"
+            target(modules[module_name][name])  # an alias resolves, or this raises
+
+
+def test_every_public_name_has_a_docstring() -> None:
+    gaps = undocumented()
+    new = [gap for gap in gaps if gap not in KNOWN_GAPS]
+    assert not new, "public names without a docstring:\n" + "\n".join(new)
+    fixed = [gap for gap in KNOWN_GAPS if gap not in gaps]
+    assert not fixed, "documented now, delete from KNOWN_GAPS:\n" + "\n".join(fixed)
+
+
+def test_the_rule_catches_a_bare_name() -> None:
+    """The check itself: a class with a bare method and a bare field is reported."""
+    module = griffe.visit(
+        "sample",
+        filepath=Path("sample.py"),
+        code=(
+            "class Sample:\n"
+            '    """A sample; ``named`` is described here."""\n'
+            "    named: int\n"
+            "    bare: int\n"
+            "    def method(self) -> None:\n"
+            "        pass\n"
+        ),
+    )
+    sample = module["Sample"]
+    assert isinstance(sample, griffe.Class)
+    bare = sorted(
+        name
+        for name, member in sample.members.items()
+        if not member.docstring and not (member.is_attribute and name in named_in(sample, "sample"))
+    )
+    assert bare == ["bare", "method"]
