@@ -138,13 +138,14 @@ ts-demo: $(TS_TYPES)
 	echo '{"type": "module"}' > $(TS_BUILD)/package.json
 	$(WITH_NODE) $(BIN)/python $(TS_EXAMPLE)/demo.py $(TS_BUILD)/main.js $(TS_DEMO_IDS)
 
-## The documentation site (mkdocs.yml), built with --strict into site/ (git-ignored): first
+## The documentation site (mkdocs.yml), built with --strict into site/ (git-ignored; not
+## --quiet, which hides the warnings --strict counts, so that they would pass): first
 ## the HTTP API page (the spec rendered by Redocly to one self-contained HTML page) and the
 ## benchmark chart, both generated into docs/ (git-ignored) so that MkDocs copies them in.
 DOCS_CHART := docs/assets/results.png
 
 docs: $(DOCS_PAGE) $(DOCS_CHART) $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 $(DOCS_PAGE): openapi.yaml redocly.yaml $(NODE_STAMP)
 	$(REDOCLY) build-docs openapi.yaml --inlineBundle --title "Breeze Blue API reference" --output $@
