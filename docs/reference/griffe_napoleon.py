@@ -1,14 +1,16 @@
-"""A griffe extension for the API reference: three Napoleon forms griffe does not read.
+"""A griffe extension for the API reference: the Sphinx forms griffe does not read.
 
 The docstrings follow the Google style as Sphinx's Napoleon reads it. griffe (which
-mkdocstrings uses) differs in three places, and with ``mkdocs build --strict`` its warnings
+mkdocstrings uses) differs in four places, and with ``mkdocs build --strict`` its warnings
 fail the build. This extension rewrites the docstring text griffe parses, for the site only
 (the code is untouched), so the reference shows what the docstring means:
 
 - ``Example:`` is a synonym of ``Examples:`` (griffe makes it an admonition, where ``>>>``
   lines turn into nested quotes and doctest output into broken cross-references);
 - ``a, b: text`` in ``Args:`` documents both parameters with that text;
-- in ``Raises:``, a list of exception types may wrap onto the next line after a comma.
+- in ``Raises:``, a list of exception types may wrap onto the next line after a comma;
+- Sphinx roles (``:class:`Audio```, ``:meth:`start```) show as code, ``Audio``, not as the
+  literal role.
 
 Loaded from mkdocs.yml (``extensions:``); the file is not part of the site (``exclude_docs``).
 """
@@ -22,10 +24,11 @@ import griffe
 
 SECTION = re.compile(r"^(\s*)(\w[\w ]*):\s*$")
 GROUPED = re.compile(r"^(\s*)(\w+(?:\s*,\s*\w+)+)\s*:\s*(.*)$")
+ROLE = re.compile(r":(?:py:)?(?:class|meth|attr|func|exc|mod|data|obj):`~?([^`]+)`")
 
 
 def rewrite(text: str) -> str:
-    lines = text.splitlines()
+    lines = ROLE.sub(r"`\1`", text).splitlines()
     out: list[str] = []
     section, section_indent = "", -1
     i = 0
