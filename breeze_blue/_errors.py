@@ -177,6 +177,7 @@ class APIConnectionError(BreezeBlueError):
 
     def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None):
         self.request = request
+        """The request that failed, with the API key removed from its headers (or ``None``)."""
         super().__init__(message)
 
 

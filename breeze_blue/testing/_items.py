@@ -34,6 +34,7 @@ AUDIO_MEDIA_TYPES = (
     "audio/opus",
     "audio/pcm",
 )
+"""The six media types the API serves audio in, as ``Ready(media_type=...)`` takes them."""
 _BLOCK = 64 * 1024
 
 
@@ -60,9 +61,11 @@ class Ready:
     """
 
     media_type: str = "audio/mpeg"
+    """The ``content-type`` the audio is served with."""
     body: bytes | None = None
     size: int | None = None
     filename: str | None = None
+    """The name suggested in ``content-disposition``; ``None``: the id and the extension."""
     cut_after: int | None = None
     ranges: bool = False
 
@@ -101,11 +104,17 @@ class ErrorReply:
     """An item the server answers with an error envelope (or a raw body, if given)."""
 
     status: int
+    """The HTTP status, for example ``404``."""
     code: str
+    """The envelope's ``error.code``, for example ``"RESOURCE_NOT_FOUND"``."""
     message: str
+    """The envelope's ``error.message``."""
     headers: Mapping[str, str] = field(default_factory=dict)
+    """Extra response headers, for example ``{"retry-after": "2"}``."""
     raw_body: bytes | None = None
+    """A body sent as it is instead of the envelope (an HTML error page, say)."""
     raw_content_type: str = "text/html; charset=utf-8"
+    """The ``content-type`` of ``raw_body``."""
 
 
 def running(retry_after: str | None = "2") -> ErrorReply:
@@ -125,6 +134,7 @@ def failed() -> ErrorReply:
 
 
 Item = Ready | ErrorReply
+"""What a history item is to the server: audio to serve, or an error to answer with."""
 
 
 @cache

@@ -58,11 +58,17 @@ class RecordedRequest:
     """A request the server received. The API key itself is not kept, only whether it fit."""
 
     method: str
+    """The HTTP method, ``"GET"`` for the API's one operation."""
     path: str
+    """The request path, without the query."""
     history_item_id: str | None
+    """The id from the path, decoded; ``None`` for a path that is not the audio route."""
     api_key_valid: bool
+    """Whether an ``xi-api-key`` the server accepts was sent."""
     headers: Mapping[str, str]
+    """The request headers, lower-cased, without ``xi-api-key``."""
     api_key_sent: bool = False
+    """Whether any ``xi-api-key`` header was sent, valid or not."""
 
 
 class ReferenceServer:
@@ -110,9 +116,13 @@ class ReferenceServer:
         if not loopback:
             raise ValueError(f"the reference server listens on loopback only, not {host!r}")
         self.items: dict[str, Item] = dict(default_items() if items is None else items)
+        """The history items it serves, by id (:meth:`add` and :meth:`remove` change it)."""
         self.api_keys = frozenset(api_keys)
+        """The ``xi-api-key`` values it accepts."""
         self.require_key = require_key
+        """Whether a request without a valid key gets ``401`` (``False``: anything goes)."""
         self.requests: list[RecordedRequest] = []
+        """Every request received, in order, for a test to check what a client sent."""
         self.connections_opened = 0
         """How many connections clients have opened to this server."""
         self.peak_connections = 0
