@@ -18,11 +18,11 @@ from pathlib import Path
 import httpx
 
 from ._asave import asave
-from ._async_client import aread_capped, asend_once
+from ._async_client import aread_capped, asend_once, drive_async
 from ._audio import AsyncAudio
 from ._bulk import Parked, Stopped
 from ._core.bulk import Gatekeeper, Job, Plan, Slot, bulk_settings, failed, max_parked
-from ._core.flow import Flow, ReadBody, Send, Settings, Sleep, backoff_delay, download_flow
+from ._core.flow import Flow, ReadBody, Settings, backoff_delay, download_flow
 from ._core.names import file_name
 from ._errors import BreezeBlueError
 from ._files.folder import (
@@ -258,30 +258,29 @@ class TaskRun:
         self, job: Job, flow: Flow, slot: Slot, *, parkable: bool
     ) -> httpx.Response | Parked:
         """Run a flow's I/O through the shared gate; returns the response holding a slot."""
-        answer: object = None
-        last: object = None
-        while True:
-            try:
-                action = flow.send(answer)
-            except StopIteration as done:
-                response: httpx.Response = done.value
-                return response
-            if isinstance(action, Send):
-                answer = last = await self._send(job, action, slot)
-            elif isinstance(action, Sleep):
-                if slot.held:
-                    await self._release(slot)
-                if parkable and isinstance(last, httpx.Response) and last.status_code == 409:
-                    return Parked(time.monotonic() + action.seconds)
-                await self._pause(action.seconds)
-                answer = None
-            else:
-                answer = await aread_capped(action)
+        last: list[object] = [None]
 
-    async def _send(self, job: Job, action: Send, slot: Slot) -> object:
+        async def send(request: httpx.Request) -> object:
+            last[0] = await self._send(job, request, slot)
+            return last[0]
+
+        async def sleep(seconds: float) -> None:
+            if slot.held:
+                await self._release(slot)
+            answer = last[0]
+            if parkable and isinstance(answer, httpx.Response) and answer.status_code == 409:
+                raise Parked(time.monotonic() + seconds)
+            await self._pause(seconds)
+
+        try:
+            return await drive_async(flow, send, sleep)
+        except Parked as parked:
+            return parked
+
+    async def _send(self, job: Job, request: httpx.Request, slot: Slot) -> object:
         while True:
             await self._acquire(slot)
-            outcome = await asend_once(self._http, action.request)
+            outcome = await asend_once(self._http, request)
             async with self._cond:
                 delay = self._keeper.answer(outcome, job, slot, time.monotonic())
                 self._cond.notify_all()  # the gate may have closed: waiters re-check

@@ -34,6 +34,7 @@ __all__ = [
     "AsyncHistory",
     "aread_capped",
     "asend_once",
+    "drive_async",
     "require_asyncio",
     "run_async",
 ]
@@ -60,6 +61,15 @@ async def run_async(
     flow: Flow, http: httpx.AsyncClient, sleep: Callable[[float], Awaitable[None]]
 ) -> httpx.Response:
     """Carry out a download flow's I/O requests with awaits (see ``run_sync``)."""
+    return await drive_async(flow, lambda request: asend_once(http, request), sleep)
+
+
+async def drive_async(
+    flow: Flow,
+    send: Callable[[httpx.Request], Awaitable[object]],
+    sleep: Callable[[float], Awaitable[None]],
+) -> httpx.Response:
+    """Carry out a flow's requests with the given ``send`` and ``sleep`` (see ``drive_sync``)."""
     answer: object = None
     while True:
         try:
@@ -68,7 +78,7 @@ async def run_async(
             response: httpx.Response = done.value
             return response
         if isinstance(action, Send):
-            answer = await asend_once(http, action.request)
+            answer = await send(action.request)
         elif isinstance(action, Sleep):
             await sleep(action.seconds)
             answer = None

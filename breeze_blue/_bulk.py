@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 
 from ._audio import Audio
-from ._client import read_capped, send_once
+from ._client import drive_sync, read_capped, send_once
 from ._core.bulk import Gatekeeper, Job, Plan, Slot, bulk_settings, failed, max_parked
-from ._core.flow import Flow, ReadBody, Send, Settings, Sleep, backoff_delay, download_flow
+from ._core.flow import Flow, ReadBody, Settings, backoff_delay, download_flow
 from ._core.names import file_name
 from ._errors import BreezeBlueError
 from ._files.folder import (
@@ -40,12 +40,15 @@ __all__ = ["Parked", "Stopped", "ThreadedRun"]
 _POLL = 0.5  # how often a waiting caller's thread wakes, so Ctrl-C is seen everywhere
 
 
-class Parked:
-    """A job waiting for its generation until ``due`` (monotonic time), holding no slot."""
+class Parked(Exception):
+    """A job waiting for its generation until ``due`` (monotonic time), holding no slot.
 
-    __slots__ = ("due",)
+    Raised by a worker's sleep in place of waiting: the flow stays suspended at its sleep,
+    and is driven on from there when the job is due.
+    """
 
     def __init__(self, due: float) -> None:
+        super().__init__(due)
         self.due = due
 
 
@@ -295,30 +298,29 @@ class ThreadedRun:
         self, job: Job, flow: Flow, slot: Slot, *, parkable: bool
     ) -> httpx.Response | Parked:
         """Run a flow's I/O through the shared gate; returns the response holding a slot."""
-        answer: object = None
-        last: object = None
-        while True:
-            try:
-                action = flow.send(answer)
-            except StopIteration as done:
-                response: httpx.Response = done.value
-                return response
-            if isinstance(action, Send):
-                answer = last = self._send(job, action, slot)
-            elif isinstance(action, Sleep):
-                if slot.held:
-                    self._release(slot)
-                if parkable and isinstance(last, httpx.Response) and last.status_code == 409:
-                    return Parked(time.monotonic() + action.seconds)
-                self._pause(action.seconds)
-                answer = None
-            else:
-                answer = read_capped(action)
+        last: list[object] = [None]
 
-    def _send(self, job: Job, action: Send, slot: Slot) -> object:
+        def send(request: httpx.Request) -> object:
+            last[0] = self._send(job, request, slot)
+            return last[0]
+
+        def sleep(seconds: float) -> None:
+            if slot.held:
+                self._release(slot)
+            answer = last[0]
+            if parkable and isinstance(answer, httpx.Response) and answer.status_code == 409:
+                raise Parked(time.monotonic() + seconds)
+            self._pause(seconds)
+
+        try:
+            return drive_sync(flow, send, sleep)
+        except Parked as parked:
+            return parked
+
+    def _send(self, job: Job, request: httpx.Request, slot: Slot) -> object:
         while True:
             self._acquire(slot)
-            outcome = send_once(self._http, action.request)
+            outcome = send_once(self._http, request)
             with self._cond:
                 delay = self._keeper.answer(outcome, job, slot, time.monotonic())
                 self._cond.notify_all()  # the gate may have closed: waiters re-check

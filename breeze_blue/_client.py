@@ -27,11 +27,22 @@ from ._files.folder import prepare_folder
 from ._report import DownloadReport, DownloadResult
 from ._stream import Body
 
-__all__ = ["BreezeBlue", "History", "read_capped", "run_sync", "send_once"]
+__all__ = ["BreezeBlue", "History", "drive_sync", "read_capped", "run_sync", "send_once"]
 
 
 def run_sync(flow: Flow, http: httpx.Client, sleep: Callable[[float], None]) -> httpx.Response:
     """Carry out a download flow's I/O requests with blocking calls."""
+    return drive_sync(flow, lambda request: send_once(http, request), sleep)
+
+
+def drive_sync(
+    flow: Flow, send: Callable[[httpx.Request], object], sleep: Callable[[float], None]
+) -> httpx.Response:
+    """Carry out a flow's requests with the given ``send`` and ``sleep``.
+
+    ``download_many`` passes its own, which wait for the shared gate; an exception from
+    either leaves the flow suspended where it was, to be driven on later.
+    """
     answer: object = None
     while True:
         try:
@@ -40,7 +51,7 @@ def run_sync(flow: Flow, http: httpx.Client, sleep: Callable[[float], None]) -> 
             response: httpx.Response = done.value
             return response
         if isinstance(action, Send):
-            answer = send_once(http, action.request)
+            answer = send(action.request)
         elif isinstance(action, Sleep):
             sleep(action.seconds)
             answer = None
