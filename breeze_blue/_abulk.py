@@ -21,7 +21,7 @@ from ._asave import asave
 from ._async_client import aread_capped, asend_once, drive_async
 from ._audio import AsyncAudio
 from ._bulk import Parked, Stopped
-from ._core.bulk import Gatekeeper, Job, Plan, Slot, bulk_settings, failed, max_parked
+from ._core.bulk import BulkOptions, Gatekeeper, Job, Plan, Slot, bulk_settings, failed, max_parked
 from ._core.flow import Flow, ReadBody, Settings, backoff_delay, download_flow
 from ._core.names import file_name
 from ._errors import BreezeBlueError
@@ -50,28 +50,18 @@ class TaskRun:
         settings: Settings,
         sleep: Callable[[float], Awaitable[None]],
         folder: Path,
-        *,
-        concurrency: int,
-        overwrite: bool,
-        wait: bool,
-        wait_timeout: float,
-        shard: tuple[int, int] | None,
-        on_item: Callable[[DownloadResult], object] | None,
+        options: BulkOptions,
     ) -> None:
         self._http = http
         self._settings = bulk_settings(settings, http.timeout)
-        self._keeper = Gatekeeper(concurrency, self._settings)
+        self._options = options
+        self._keeper = Gatekeeper(options.concurrency, self._settings)
         # Real waits are made on the condition, so that stopping cuts them short; a sleep
         # the caller gave the client (a test's fake) is honoured as it is.
         self._sleep = None if sleep is asyncio.sleep else sleep
         self._folder = folder
-        self._concurrency = concurrency
-        self._overwrite = overwrite
-        self._wait_ready = wait
-        self._wait_timeout = wait_timeout
-        self._on_item = on_item
-        self._plan = Plan(shard, overwrite)
-        self._max_parked = max_parked(concurrency)
+        self._plan = Plan(options.shard, options.overwrite)
+        self._max_parked = max_parked(options.concurrency)
         self._cond = asyncio.Condition()
         self._queue: deque[Job] = deque()
         self._closed = False
@@ -82,7 +72,7 @@ class TaskRun:
         started = time.monotonic()
         await asyncio.to_thread(remove_stale_temps, self._folder)
         self._plan.fold_case = await asyncio.to_thread(ignores_case, self._folder)
-        workers = [asyncio.create_task(self._work()) for _ in range(self._concurrency)]
+        workers = [asyncio.create_task(self._work()) for _ in range(self._options.concurrency)]
         try:
             await self._feed(ids)
             await asyncio.gather(*workers)
@@ -136,7 +126,7 @@ class TaskRun:
                     lambda: (
                         self._stopping is not None
                         or (
-                            len(self._queue) < self._concurrency
+                            len(self._queue) < self._options.concurrency
                             and self._plan.parked < self._max_parked
                         )
                     )
@@ -148,11 +138,11 @@ class TaskRun:
         return True
 
     def _look(self, stem: str) -> Path | OSError | None:
-        return None if self._overwrite else look_for_complete(self._folder, stem)
+        return None if self._options.overwrite else look_for_complete(self._folder, stem)
 
     def _deliver(self, result: DownloadResult) -> None:
-        if self._on_item is not None:
-            self._on_item(result)
+        if self._options.on_item is not None:
+            self._options.on_item(result)
 
     async def _work(self) -> None:
         while True:
@@ -204,8 +194,8 @@ class TaskRun:
                     self._http.build_request,
                     self._settings,
                     job.history_item_id,
-                    wait=self._wait_ready,
-                    wait_timeout=self._wait_timeout,
+                    wait=self._options.wait,
+                    wait_timeout=self._options.wait_timeout,
                 )
             response = await self._drive(job, job.flow, slot, parkable=True)
             if isinstance(response, Parked):
@@ -247,7 +237,7 @@ class TaskRun:
             await audio.aclose()
             raise IsADirectoryError(f"a folder has the item's file name: {str(path)!r}")
         await asave(audio, path)
-        if self._overwrite:
+        if self._options.overwrite:
             await asyncio.to_thread(remove_other_copies, self._folder, job.stem, path)
         size = (await asyncio.to_thread(path.stat)).st_size
         return DownloadResult(

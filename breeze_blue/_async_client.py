@@ -195,7 +195,10 @@ class AsyncHistory:
         require_asyncio("AsyncBreezeBlue")
         from ._abulk import TaskRun  # noqa: PLC0415 (only bulk downloads pay for it)
 
-        options = bulk_options(ids, directory, concurrency, wait_timeout, on_item, shard)
+        options = bulk_options(
+            ids, directory, concurrency=concurrency, overwrite=overwrite, wait=wait,
+            wait_timeout=wait_timeout, on_item=on_item, shard=shard,
+        )  # fmt: skip
         client = self._client
         if client._http.is_closed:
             raise client_closed()
@@ -205,12 +208,7 @@ class AsyncHistory:
             client._settings,
             client._sleep,
             folder,
-            concurrency=options.concurrency,
-            overwrite=overwrite,
-            wait=wait,
-            wait_timeout=wait_timeout,
-            shard=options.shard,
-            on_item=on_item,
+            options,
         )
         return await run.run(ids)
 

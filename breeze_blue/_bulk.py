@@ -21,7 +21,7 @@ import httpx
 
 from ._audio import Audio
 from ._client import drive_sync, read_capped, send_once
-from ._core.bulk import Gatekeeper, Job, Plan, Slot, bulk_settings, failed, max_parked
+from ._core.bulk import BulkOptions, Gatekeeper, Job, Plan, Slot, bulk_settings, failed, max_parked
 from ._core.flow import Flow, ReadBody, Settings, backoff_delay, download_flow
 from ._core.names import file_name
 from ._errors import BreezeBlueError
@@ -65,28 +65,18 @@ class ThreadedRun:
         settings: Settings,
         sleep: Callable[[float], None],
         folder: Path,
-        *,
-        concurrency: int,
-        overwrite: bool,
-        wait: bool,
-        wait_timeout: float,
-        shard: tuple[int, int] | None,
-        on_item: Callable[[DownloadResult], object] | None,
+        options: BulkOptions,
     ) -> None:
         self._http = http
         self._settings = bulk_settings(settings, http.timeout)
-        self._keeper = Gatekeeper(concurrency, self._settings)
+        self._options = options
+        self._keeper = Gatekeeper(options.concurrency, self._settings)
         # Real waits are made on the condition, so that stopping cuts them short; a sleep
         # the caller gave the client (a test's fake) is honoured as it is.
         self._sleep = None if sleep is time.sleep else sleep
         self._folder = folder
-        self._concurrency = concurrency
-        self._overwrite = overwrite
-        self._wait_ready = wait
-        self._wait_timeout = wait_timeout
-        self._on_item = on_item
-        self._plan = Plan(shard, overwrite)
-        self._max_parked = max_parked(concurrency)
+        self._plan = Plan(options.shard, options.overwrite)
+        self._max_parked = max_parked(options.concurrency)
         self._cond = threading.Condition()
         self._queue: deque[Job] = deque()
         self._done: deque[tuple[Job, DownloadResult]] = deque()
@@ -103,7 +93,7 @@ class ThreadedRun:
         self._plan.fold_case = ignores_case(self._folder)
         workers = [
             threading.Thread(target=self._work, name=f"breeze-blue-download-{n}", daemon=True)
-            for n in range(self._concurrency)
+            for n in range(self._options.concurrency)
         ]
         for worker in workers:
             worker.start()
@@ -116,7 +106,7 @@ class ThreadedRun:
             self._stop(exc)
             for worker in workers:
                 worker.join()
-            if not isinstance(exc, KeyboardInterrupt) or self._on_item is None:
+            if not isinstance(exc, KeyboardInterrupt) or self._options.on_item is None:
                 raise
             # What finished while winding down is on disk: the caller hears of it.
             with contextlib.suppress(BaseException):
@@ -149,7 +139,7 @@ class ThreadedRun:
                 with self._cond:
                     if self._stopping is not None:
                         return
-                    room = len(self._queue) < self._concurrency
+                    room = len(self._queue) < self._options.concurrency
                     if room and self._plan.parked < self._max_parked:
                         self._queue.append(admitted)
                         self._cond.notify_all()
@@ -161,7 +151,7 @@ class ThreadedRun:
             self._cond.notify_all()
 
     def _look(self, stem: str) -> Path | OSError | None:
-        return None if self._overwrite else look_for_complete(self._folder, stem)
+        return None if self._options.overwrite else look_for_complete(self._folder, stem)
 
     def _drain_until_done(self) -> None:
         while True:
@@ -191,8 +181,8 @@ class ThreadedRun:
             self._deliver(result)
 
     def _deliver(self, result: DownloadResult) -> None:
-        if self._on_item is not None:
-            self._on_item(result)
+        if self._options.on_item is not None:
+            self._options.on_item(result)
 
     # ---- the workers
 
@@ -239,8 +229,8 @@ class ThreadedRun:
                     self._http.build_request,
                     self._settings,
                     job.history_item_id,
-                    wait=self._wait_ready,
-                    wait_timeout=self._wait_timeout,
+                    wait=self._options.wait,
+                    wait_timeout=self._options.wait_timeout,
                 )
             response = self._drive(job, job.flow, slot, parkable=True)
             if isinstance(response, Parked):
@@ -284,7 +274,7 @@ class ThreadedRun:
             audio.close()
             raise IsADirectoryError(f"a folder has the item's file name: {str(path)!r}")
         save(audio, path)
-        if self._overwrite:
+        if self._options.overwrite:
             remove_other_copies(self._folder, job.stem, path)
         return DownloadResult(
             job.history_item_id,

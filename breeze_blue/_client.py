@@ -217,7 +217,10 @@ class History:
         """
         from ._bulk import ThreadedRun  # noqa: PLC0415 (only bulk downloads pay for it)
 
-        options = bulk_options(ids, directory, concurrency, wait_timeout, on_item, shard)
+        options = bulk_options(
+            ids, directory, concurrency=concurrency, overwrite=overwrite, wait=wait,
+            wait_timeout=wait_timeout, on_item=on_item, shard=shard,
+        )  # fmt: skip
         client = self._client
         if client._http.is_closed:
             raise client_closed()
@@ -226,12 +229,7 @@ class History:
             client._settings,
             client._sleep,
             prepare_folder(directory),
-            concurrency=options.concurrency,
-            overwrite=overwrite,
-            wait=wait,
-            wait_timeout=wait_timeout,
-            shard=options.shard,
-            on_item=on_item,
+            options,
         )
         return run.run(ids)
 

@@ -52,11 +52,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from breeze_blue._cli import EXIT_CODES
 from breeze_blue._errors import ERRORS_BY_CODE
 from breeze_blue.testing import TEST_API_KEY, ReferenceServer
+
+from ._spec import SPEC, resolve
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
@@ -243,18 +244,8 @@ def test_counts_and_marks() -> None:
 
 # ---------------------------------------------------------------------------- the tables
 
-SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
 ERRORS_GUIDE = DOCS / "guides" / "03-errors.md"
 CLI_GUIDE = DOCS / "guides" / "08-command-line.md"
-
-
-def resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = SPEC
-        for part in node["$ref"][2:].split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def statuses_by_code() -> dict[str, list[int]]:

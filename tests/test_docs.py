@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from ._spec import SPEC, resolve
 
 ROOT = Path(__file__).parent.parent
 PAGE = ROOT / "docs" / "reference" / "http-api.html"
@@ -44,7 +45,6 @@ SITE = ROOT / "site"
 GUIDES = ROOT / "docs" / "guides"
 SCREENSHOT = ROOT / "screenshots" / "http-api.png"
 SITE_SCREENSHOT = ROOT / "screenshots" / "site.png"
-SPEC: dict[str, Any] = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
 AUDIO_PATH = "/v1/history/{history_item_id}/audio"
 OPERATION = SPEC["paths"][AUDIO_PATH]["get"]
 
@@ -63,15 +63,6 @@ CHROMIUM_FLAGS = [
 WIDTH, HEIGHT = 1400, 1000
 # The page's section for each parameter location.
 IN_SECTIONS = {"path": "path", "query": "query", "header": "headers", "cookie": "cookies"}
-
-
-def resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = SPEC
-        for part in node["$ref"][2:].split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def expected() -> dict[str, Any]:

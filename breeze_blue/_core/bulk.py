@@ -13,10 +13,11 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from os import PathLike  # a type, for checking arguments: the core still does no I/O
 from pathlib import Path
+from typing import cast
 
 import httpx
 
@@ -419,16 +420,23 @@ class Plan:
 
 @dataclass(frozen=True)
 class BulkOptions:
-    """The checked arguments of a ``download_many()`` call."""
+    """The checked arguments of a ``download_many()`` call, as both drivers take them."""
 
     concurrency: int
+    overwrite: bool
+    wait: bool
+    wait_timeout: float
+    on_item: Callable[[DownloadResult], object] | None
     shard: tuple[int, int] | None
 
 
 def bulk_options(
     ids: object,
     directory: object,
+    *,
     concurrency: object,
+    overwrite: bool,
+    wait: bool,
     wait_timeout: object,
     on_item: object,
     shard: object,
@@ -446,4 +454,11 @@ def bulk_options(
         raise ValueError(f"wait_timeout must be a number of seconds >= 0, not {wait_timeout!r}")
     if on_item is not None and not callable(on_item):
         raise TypeError(f"on_item must be callable, not {on_item!r}")
-    return BulkOptions(validate_concurrency(concurrency), validate_shard(shard))
+    return BulkOptions(
+        concurrency=validate_concurrency(concurrency),
+        overwrite=overwrite,
+        wait=wait,
+        wait_timeout=float(wait_timeout),
+        on_item=cast("Callable[[DownloadResult], object] | None", on_item),
+        shard=validate_shard(shard),
+    )
