@@ -419,8 +419,16 @@ SEARCH_RESULTS = """
 (async (word) => {
   const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
   const items = () => [...document.querySelectorAll(".md-search-result__item")];
-  for (const end = Date.now() + 15000; Date.now() < end; await sleep(100))
+  const query = document.querySelector("input.md-search__input");
+  for (let n = 0, end = Date.now() + 15000; Date.now() < end; n++, await sleep(100)) {
     if (items().some((i) => i.textContent.includes(word))) break;
+    // Keys typed before the search index had loaded found nothing, and Material searches
+    // again only on the next keystroke: every second, the same query is announced again.
+    if (n % 10 === 9) {
+      query.dispatchEvent(new Event("input", { bubbles: true }));
+      query.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
+    }
+  }
   return {
     meta: (document.querySelector(".md-search-result__meta") || {}).textContent || "",
     results: items().map((i) => ({
