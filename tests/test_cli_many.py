@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from breeze_blue._cli import EXIT_CODES, main
+from breeze_blue._cli import main
 from breeze_blue.testing import (
     TEST_API_KEY,
     ErrorReply,
@@ -32,7 +32,6 @@ from breeze_blue.testing import (
     pattern_bytes,
 )
 
-ROOT = Path(__file__).parent.parent
 CLI = str(Path(sys.executable).with_name("breeze-blue"))
 DOWNLOAD = ["history", "download-audio"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -625,10 +624,3 @@ def test_a_body_cut_short_is_a_failure_not_an_unreachable_api(
     assert err.splitlines()[-1].startswith(
         "done: 1 saved, 0 skipped, 4 failed (4 IncompleteDownloadError); 4,113 bytes in "
     )
-
-
-def test_the_readme_lists_every_exit_status() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Command line") : readme.index("## Errors")]
-    rows = re.findall(r"^\| (\d+) \| ([^|]+) \|$", section, flags=re.MULTILINE)
-    assert [(int(code), text.replace("`", "")) for code, text in rows] == list(EXIT_CODES)

@@ -31,9 +31,6 @@ Marks, an HTML comment on the line right before the opening fence (invisible on 
 ``sh``, ``console``, ``text`` and ``yaml`` blocks are not run here: the command line's
 examples are checked by ``tests/test_cli.py`` and ``tests/test_cli_many.py``.
 
-README.md is not rewritten by this test: its blocks that fail today are listed in
-:data:`README_TODO`, and a test asserts that this is exactly the set that fails, so the list
-cannot grow silently, nor keep a block that has been fixed.
 """
 
 from __future__ import annotations
@@ -65,9 +62,6 @@ README = ROOT / "README.md"
 BLOCK_TIMEOUT = 30.0
 WORKERS = 4
 
-# README.md's blocks that fail as they stand, and why (README.md is edited elsewhere; the
-# test below fails when this set and the blocks that really fail differ).
-README_TODO: set[str] = set()  # README blocks known to fail; none today
 
 FENCE = re.compile(r"^(?P<fence>`{3,})\s*(?P<lang>[\w+-]*)[^\n]*$")
 MARK = re.compile(r"^<!--\s*(illustrative|setup|pytest)\s*-->\s*$")
@@ -216,16 +210,7 @@ def test_example(block: Block, outcomes: dict[str, Outcome]) -> None:
         compile(program(block), block.id, "exec")
         return
     outcome = outcomes[block.id]
-    passed = outcome.returncode == 0
-    if block.id in README_TODO:
-        assert not passed, f"{block.id} passes now: remove it from README_TODO"
-        return
-    assert passed, describe(block, outcome)
-
-
-def test_readme_todo_names_readme_blocks() -> None:
-    ids = {b.id for b in BLOCKS if b.file == "README.md"}
-    assert ids >= README_TODO, f"not README blocks: {sorted(README_TODO - ids)}"
+    assert outcome.returncode == 0, describe(block, outcome)
 
 
 def test_counts_and_marks() -> None:
@@ -245,7 +230,7 @@ def test_counts_and_marks() -> None:
 # ---------------------------------------------------------------------------- the tables
 
 ERRORS_GUIDE = DOCS / "guides" / "03-errors.md"
-CLI_GUIDE = DOCS / "guides" / "08-command-line.md"
+CLI_GUIDE = DOCS / "guides" / "09-command-line.md"
 
 
 def statuses_by_code() -> dict[str, list[int]]:

@@ -11,8 +11,9 @@ ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "test_with_reference_server.py"
 
 
-def test_the_readme_shows_the_example_test_verbatim() -> None:
-    assert f"```python\n{EXAMPLE.read_text()}```" in (ROOT / "README.md").read_text()
+def test_the_testing_guide_shows_the_example_test_verbatim() -> None:
+    guide = ROOT / "docs" / "guides" / "10-testing.md"
+    assert f"```python\n{EXAMPLE.read_text()}```" in guide.read_text(encoding="utf-8")
 
 
 def test_the_example_test_passes_with_the_installed_plugin(tmp_path: Path) -> None:
