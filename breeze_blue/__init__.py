@@ -1,6 +1,6 @@
 """Breeze Blue: the Python SDK for the Breeze Blue text-to-speech API.
 
-Example:
+Examples:
     >>> from pathlib import Path
     >>> from breeze_blue import BreezeBlue, save
     >>> client = BreezeBlue()  # reads BREEZE_API_KEY

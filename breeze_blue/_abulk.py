@@ -1,8 +1,8 @@
 """``AsyncBreezeBlue.history.download_many()``: many items on a bounded set of tasks.
 
-The twin of ``_bulk.py`` (threads), over the same sans-I/O schedule (:mod:`._core.bulk`):
-one :class:`Gatekeeper` shared by the tasks (the gate, the adaptive limit, what stops a
-run) and one :class:`Plan` of the ids. What differs is only how to wait and how to write.
+The twin of ``_bulk.py`` (threads), over the same sans-I/O schedule (``_core.bulk``):
+one ``Gatekeeper`` shared by the tasks (the gate, the adaptive limit, what stops a
+run) and one ``Plan`` of the ids. What differs is only how to wait and how to write.
 """
 
 from __future__ import annotations
@@ -300,7 +300,7 @@ class TaskRun:
             self._cond.notify_all()
 
     async def _pause(self, seconds: float) -> None:
-        """Wait ``seconds``, cut short (with :class:`Stopped`) if the run stops."""
+        """Wait ``seconds``, cut short (with ``Stopped``) if the run stops."""
         if self._sleep is not None:
             await self._sleep(seconds)
             return

@@ -34,7 +34,7 @@ if HttpxAiohttpClient is not None:
         the SDK's own (60 s, 10 s to connect; 20 connections). Given to an
         ``AsyncBreezeBlue``, it is closed when that client is closed.
 
-        Example:
+        Examples:
             >>> from breeze_blue import AsyncBreezeBlue, DefaultAioHttpClient
             >>> async with AsyncBreezeBlue(http_client=DefaultAioHttpClient()) as client:
             ...     audio = await client.history.download_audio("hist_01haudio")

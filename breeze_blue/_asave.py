@@ -1,4 +1,4 @@
-"""``asave()``: :func:`breeze_blue.save` for asyncio, its writes kept off the event loop.
+"""``asave()``: ``breeze_blue.save()`` for asyncio, its writes kept off the event loop.
 
 Separate from ``_save`` so that ``import breeze_blue`` does not pay for asyncio.
 """
@@ -43,9 +43,10 @@ async def asave(
     *,
     progress: Progress | None = None,
 ) -> Path | None:
-    """:func:`save` for asyncio, with the same guarantees; file writes run off the event loop.
+    """[`save`][breeze_blue.save] for asyncio, with the same guarantees; file writes run off
+    the event loop.
 
-    Example:
+    Examples:
         >>> audio = await client.history.download_audio("hist_01haudio")
         >>> await asave(audio, Path("history.mp3"))
         PosixPath('history.mp3')

@@ -132,9 +132,10 @@ class AsyncHistory:
     async def download_audio(
         self, history_item_id: str, *, wait: bool = False, wait_timeout: float = 300.0
     ) -> AsyncAudio:
-        """Download the audio of a history item; see :meth:`breeze_blue.History.download_audio`.
+        """Download the audio of a history item; see
+        [`History.download_audio`][breeze_blue.History.download_audio].
 
-        Example:
+        Examples:
             >>> audio = await client.history.download_audio("hist_01haudio", wait=True)
             >>> await asave(audio, Path("history.mp3"))
         """
@@ -181,13 +182,13 @@ class AsyncHistory:
         shard: tuple[int, int] | None = None,
     ) -> DownloadReport:
         """Download many history items into a folder; see
-        :meth:`breeze_blue.History.download_many`.
+        [`History.download_many`][breeze_blue.History.download_many].
 
         The downloads run as up to ``concurrency`` tasks on this event loop; ``on_item`` is
         called in the loop. Cancelling the call cancels the downloads in flight, and their
         temporary files are removed: run it again to pick up where it stopped.
 
-        Example:
+        Examples:
             >>> report = await client.history.download_many(ids, "backup", concurrency=16)
             >>> report.ok, report.bytes
             (True, 8226)
@@ -216,12 +217,12 @@ class AsyncHistory:
 class AsyncBreezeBlue(BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[None]]]):
     """The Breeze Blue API client for asyncio.
 
-    Takes the same arguments as :class:`~breeze_blue.BreezeBlue` (``http_client`` is an
+    Takes the same arguments as [`BreezeBlue`][breeze_blue.BreezeBlue] (``http_client`` is an
     ``httpx.AsyncClient``, ``sleep`` an async function) and behaves the same: same
     environment variables, errors, retries, waiting, redirect and key rules. Many downloads
     can run at once on one client; ``max_connections`` bounds how many connections they use.
 
-    Example:
+    Examples:
         >>> async with AsyncBreezeBlue() as client:
         ...     audio = await client.history.download_audio("hist_01haudio")
         ...     await asave(audio, Path("history.mp3"))

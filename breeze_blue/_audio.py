@@ -75,11 +75,11 @@ class Audio(_AudioBase):
     """The audio of a history item: metadata now, bytes as you read them.
 
     ``download_audio()`` returns it once the server has answered ``200``; the body then
-    streams from the open connection. Read it once, with :meth:`iter_bytes`, :meth:`read`
-    or :func:`breeze_blue.save`; the connection is released when the body is fully read,
-    when :meth:`close` is called, or when a ``with`` block ends.
+    streams from the open connection. Read it once, with ``iter_bytes()``, ``read()`` or
+    [`save`][breeze_blue.save]; the connection is released when the body is fully read,
+    when ``close()`` is called, or when a ``with`` block ends.
 
-    Example:
+    Examples:
         >>> with client.history.download_audio("hist_01haudio") as audio:
         ...     print(audio.content_type, audio.content_length)
         ...     for chunk in audio.iter_bytes():
@@ -90,14 +90,15 @@ class Audio(_AudioBase):
         """Yield the body as it arrives (or in ``chunk_size`` pieces).
 
         A connection that drops, or a body shorter than ``content-length``, raises
-        :class:`~breeze_blue.APIConnectionError` (:class:`~breeze_blue.IncompleteDownloadError`
-        when bytes are missing) rather than ending quietly: truncated audio is never mistaken
-        for complete audio. :func:`~breeze_blue.save` goes further and resumes by itself.
+        [`APIConnectionError`][breeze_blue.APIConnectionError]
+        ([`IncompleteDownloadError`][breeze_blue.IncompleteDownloadError] when bytes are
+        missing) rather than ending quietly: truncated audio is never mistaken for complete
+        audio. [`save`][breeze_blue.save] goes further and resumes by itself.
         """
         return stream_body(self._body.claim(), chunk_size)
 
     def read(self) -> bytes:
-        """The whole body at once. Prefer :func:`breeze_blue.save` for large audio."""
+        """The whole body at once. Prefer [`save`][breeze_blue.save] for large audio."""
         return b"".join(self.iter_bytes())
 
     def close(self) -> None:
@@ -117,23 +118,23 @@ class Audio(_AudioBase):
 
 
 class AsyncAudio(_AudioBase):
-    """The audio of a history item, from :class:`~breeze_blue.AsyncBreezeBlue`.
+    """The audio of a history item, from [`AsyncBreezeBlue`][breeze_blue.AsyncBreezeBlue].
 
-    The same metadata as :class:`Audio`; read the body once with :meth:`aiter_bytes`,
-    :meth:`read` or :func:`breeze_blue.asave`.
+    The same metadata as [`Audio`][breeze_blue.Audio]; read the body once with
+    ``aiter_bytes()``, ``read()`` or [`asave`][breeze_blue.asave].
 
-    Example:
+    Examples:
         >>> async with await client.history.download_audio("hist_01haudio") as audio:
         ...     async for chunk in audio.aiter_bytes():
         ...         sink.write(chunk)
     """
 
     def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
-        """Yield the body as it arrives; a broken body raises, as :meth:`Audio.iter_bytes`."""
+        """Yield the body as it arrives; a broken body raises, as ``Audio.iter_bytes()`` does."""
         return astream_body(self._body.claim(), chunk_size)
 
     async def read(self) -> bytes:
-        """The whole body at once. Prefer :func:`breeze_blue.asave` for large audio."""
+        """The whole body at once. Prefer [`asave`][breeze_blue.asave] for large audio."""
         return b"".join([chunk async for chunk in self.aiter_bytes()])
 
     async def aclose(self) -> None:

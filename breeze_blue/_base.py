@@ -119,7 +119,7 @@ class BaseClient(Generic[HttpT, SleepT]):
 
         Closing the copy leaves the pool open; close the original when done.
 
-        Example:
+        Examples:
             >>> patient = client.with_options(max_retries=5, timeout=300)
         """
         settings = self._settings

@@ -1,7 +1,7 @@
 """``BreezeBlue.history.download_many()``: many items on a bounded pool of threads.
 
-The schedule is the sans-I/O core's (:mod:`._core.bulk`): one :class:`Gatekeeper` shared
-by every worker (the gate, the adaptive limit, what stops a run), and a :class:`Plan` of
+The schedule is the sans-I/O core's (``_core.bulk``): one ``Gatekeeper`` shared
+by every worker (the gate, the adaptive limit, what stops a run), and a ``Plan`` of
 the ids. The caller's thread
 reads the ids (lazily, a few ahead of the workers), looks for files already complete, and
 calls ``on_item``; the workers download over the client's one HTTP connection pool.
@@ -57,7 +57,7 @@ class Stopped(Exception):
 
 
 class ThreadedRun:
-    """One ``download_many()`` call on threads (see :meth:`History.download_many`)."""
+    """One ``download_many()`` call on threads (see ``History.download_many()``)."""
 
     def __init__(
         self,
@@ -340,7 +340,7 @@ class ThreadedRun:
             self._cond.notify_all()
 
     def _pause(self, seconds: float) -> None:
-        """Wait ``seconds``, cut short (with :class:`Stopped`) if the run stops."""
+        """Wait ``seconds``, cut short (with ``Stopped``) if the run stops."""
         if self._sleep is not None:
             self._sleep(seconds)
             return

@@ -99,8 +99,9 @@ class History:
         """Download the audio of a history item.
 
         The request is sent now and its status checked before this returns; only the body
-        is left to stream, through the returned :class:`Audio`. Connection failures, 408,
-        429 and 5xx answers are retried (``max_retries``), honouring ``Retry-After``.
+        is left to stream, through the returned [`Audio`][breeze_blue.Audio]. Connection
+        failures, 408, 429 and 5xx answers are retried (``max_retries``), honouring
+        ``Retry-After``.
 
         Args:
             history_item_id: History item identifier returned by generation responses or
@@ -115,11 +116,14 @@ class History:
             GenerationNotReadyError: the item is still running (``retry_after``; with
                 ``wait=True``, it still was after ``wait_timeout``: see ``waited``).
             GenerationFailedError: the generation failed and will never be ready.
-            AuthenticationError, PermissionDeniedError, RateLimitError, InternalServerError,
-            APIError: the other errors of the API, once retries are spent.
+            AuthenticationError: the API key is missing or invalid.
+            PermissionDeniedError: the key may not access this history item.
+            RateLimitError: the server still limited the rate once retries were spent.
+            InternalServerError: the server still failed once retries were spent.
+            APIError: any other error of the API, once retries are spent.
             APIConnectionError, APITimeoutError: the request could not be completed.
 
-        Example:
+        Examples:
             >>> audio = client.history.download_audio("hist_01haudio", wait=True)
             >>> save(audio, Path("history.mp3"))
         """
@@ -183,10 +187,11 @@ class History:
 
         One item's failure never raises: it is a ``"failed"`` result with its typed error.
         What would fail every item raises at once: a refused key
-        (:class:`AuthenticationError`); a server that cannot be reached
-        (:class:`APIConnectionError`: no connection opened before any answer, or for twice
-        ``concurrency`` items in a row); a ``429`` asking to wait longer than the client's
-        ``max_retry_after`` (:class:`RateLimitError`); a closed client; a folder that
+        ([`AuthenticationError`][breeze_blue.AuthenticationError]); a server that cannot be
+        reached ([`APIConnectionError`][breeze_blue.APIConnectionError]: no connection opened
+        before any answer, or for twice ``concurrency`` items in a row); a ``429`` asking to
+        wait longer than the client's ``max_retry_after``
+        ([`RateLimitError`][breeze_blue.RateLimitError]); a closed client; a folder that
         cannot be made. Ctrl-C stops new work and lets the downloads in flight finish
         (their files are complete, or their temporary files removed), then re-raises.
 
@@ -195,14 +200,16 @@ class History:
             directory: The folder, created if missing.
             concurrency: The most downloads at once (at least 1).
             overwrite: Download again even when a complete file is there.
-            wait, wait_timeout: As for :meth:`download_audio`.
-            on_item: Called with each :class:`DownloadResult` as its item finishes, on
-                this (the caller's) thread: for progress or logging.
+            wait: As for ``download_audio()``.
+            wait_timeout: As for ``download_audio()``.
+            on_item: Called with each [`DownloadResult`][breeze_blue.DownloadResult] as its
+                item finishes, on this (the caller's) thread: for progress or logging.
             shard: ``(K, N)``: only the ids of share K of N (1-based), chosen by a stable
                 hash of the id, so N jobs given the same list split it with no overlap.
 
         Returns:
-            A :class:`DownloadReport`: one result per distinct id, in input order.
+            A [`DownloadReport`][breeze_blue.DownloadReport]: one result per distinct id,
+                in input order.
 
         Raises:
             TypeError, ValueError: a malformed argument (nothing is sent).
@@ -210,7 +217,7 @@ class History:
             APIConnectionError: the server could not be reached.
             RateLimitError: the server asked to wait longer than ``max_retry_after``.
 
-        Example:
+        Examples:
             >>> report = client.history.download_many(["hist_01haudio", "hist_wav"], "backup")
             >>> [(r.history_item_id, r.status) for r in report.results]
             [('hist_01haudio', 'saved'), ('hist_wav', 'saved')]
@@ -244,7 +251,8 @@ class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):
         timeout: Seconds to wait for the server (a number, or an ``httpx.Timeout``);
             ``None`` means 60 s (10 s to connect), or, with ``http_client``, its own.
         max_retries: How often a failed request (connection error, timeout, 408, 429,
-            5xx) or a broken download in :func:`save` is tried again. ``0`` turns it off.
+            5xx) or a broken download in [`save`][breeze_blue.save] is tried again. ``0``
+            turns it off.
         max_connections: The size of the SDK's connection pool (default 20); it never
             opens more, however many threads share the client. Not with ``http_client``,
             which brings its own pool: set ``limits`` on it instead.
@@ -252,14 +260,16 @@ class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):
             SDK uses it as it is: never changes its settings and never closes it.
         allow_insecure_http: Allow sending the key over plain ``http://`` to a host that is
             not this machine. Off by default: the key would cross the network readable.
-        sleep, clock: How the client waits and tells the time (``time.sleep``,
-            ``time.time``); tests pass fakes so retries take no real time.
+        sleep: How the client waits (``time.sleep``); tests pass a fake, with ``clock``,
+            so that retries take no real time.
+        clock: How the client tells the time (``time.time``); tests pass a fake, with
+            ``sleep``, so that retries take no real time.
 
     Raises:
         BreezeBlueError: no API key was given or found in the environment.
         ValueError: the key, URL, timeout or retry count is malformed.
 
-    Example:
+    Examples:
         >>> from breeze_blue import BreezeBlue, save
         >>> with BreezeBlue() as client:  # reads BREEZE_API_KEY
         ...     save(client.history.download_audio("hist_01haudio"), "history.mp3")

@@ -1,8 +1,8 @@
 """The exception hierarchy, and the one function that turns an HTTP error into it.
 
-Every error the SDK raises on purpose is a :class:`BreezeBlueError`. Errors the API sent are
-:class:`APIError` subclasses chosen by the envelope's ``code``, falling back to the HTTP status
-for a code this version does not know; transport failures are :class:`APIConnectionError`.
+Every error the SDK raises on purpose is a ``BreezeBlueError``. Errors the API sent are
+``APIError`` subclasses chosen by the envelope's ``code``, falling back to the HTTP status
+for a code this version does not know; transport failures are ``APIConnectionError``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ __all__ = [
 class BreezeBlueError(Exception):
     """Base class of every error this SDK raises on purpose.
 
-    Example:
+    Examples:
         >>> try:
         ...     audio = client.history.download_audio("hist_01haudio")
         ... except BreezeBlueError as err:
@@ -61,6 +61,8 @@ class APIError(BreezeBlueError):
         request_id: The request's identifier, to quote to support, when the server gave one.
         headers: The response headers.
         request: The request that failed, with the API key removed from its headers.
+        retry_after: Seconds the server asked to wait before trying again, from
+            ``Retry-After`` (delta-seconds or an HTTP-date), or ``None``.
     """
 
     def __init__(
@@ -79,13 +81,17 @@ class APIError(BreezeBlueError):
         self.request_id = request_id
         self.headers = headers if headers is not None else httpx.Headers()
         self.request = request
+        # Read once, now: an HTTP-date is measured against the moment the response arrived.
+        self.retry_after: float | None = parse_retry_after(self.headers.get("retry-after"))
         super().__init__(message)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only fields: the default pickling (args only) could not rebuild them.
+        # retry_after travels as it is: rebuilt later, an HTTP-date would be measured again.
         return (
             _rebuild,
             (type(self), self.message, self.status_code, self.code, self.request_id, self.headers),
+            {"retry_after": self.retry_after},
         )
 
     def __str__(self) -> str:
@@ -130,22 +136,7 @@ class NotFoundError(APIError):
     """404 ``RESOURCE_NOT_FOUND``: the audio does not exist or is no longer available."""
 
 
-class _RetryAfterError(APIError):
-    """An error that says how long to wait before asking again.
-
-    ``retry_after`` is read once, when the error is made, so that an HTTP-date is measured
-    against the moment the response arrived.
-    """
-
-    retry_after: float | None
-    """Seconds to wait, from ``Retry-After`` (delta-seconds or HTTP-date), or ``None``."""
-
-    def __init__(self, message: str, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = parse_retry_after(self.headers.get("retry-after"))
-
-
-class GenerationNotReadyError(_RetryAfterError):
+class GenerationNotReadyError(APIError):
     """409 ``GENERATION_NOT_READY``: the history item is still running.
 
     ``retry_after`` says how many seconds the server asked to wait before trying again.
@@ -161,11 +152,11 @@ class GenerationFailedError(APIError):
     """422 ``GENERATION_FAILED``: the generation failed and will never become ready."""
 
 
-class RateLimitError(_RetryAfterError):
+class RateLimitError(APIError):
     """429 ``RATE_LIMITED``: too many requests; ``retry_after`` says how long to wait."""
 
 
-class InternalServerError(_RetryAfterError):
+class InternalServerError(APIError):
     """A 5xx status (``INTERNAL_ERROR``, ``SERVICE_UNAVAILABLE``): the server failed."""
 
 

@@ -1,4 +1,4 @@
-"""What ``download_many()`` reports: one :class:`DownloadResult` per id, and the totals."""
+"""What ``download_many()`` reports: one ``DownloadResult`` per id, and the totals."""
 
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ class DownloadResult:
         path: The file, for ``"saved"`` and ``"skipped"``; ``None`` for ``"failed"``.
         size: Bytes written, for ``"saved"``.
         media_type: The audio's media type, for ``"saved"``.
-        error: The typed exception, for ``"failed"`` (:class:`NotFoundError`,
-            :class:`GenerationNotReadyError`, ``ValueError`` for an id that cannot be a
-            file name, ...).
+        error: The typed exception, for ``"failed"``
+            ([`NotFoundError`][breeze_blue.NotFoundError],
+            [`GenerationNotReadyError`][breeze_blue.GenerationNotReadyError], ``ValueError``
+            for an id that cannot be a file name, ...).
 
-    Example:
+    Examples:
         >>> for result in report.failed:
         ...     print(result.history_item_id, type(result.error).__name__, result.error)
     """
@@ -50,12 +51,13 @@ class DownloadReport:
     """The outcome of a ``download_many()`` call.
 
     Attributes:
-        results: One :class:`DownloadResult` per distinct id, in input order.
+        results: One [`DownloadResult`][breeze_blue.DownloadResult] per distinct id, in
+            input order.
         bytes: Bytes written by this call (skipped files not counted).
         elapsed: Seconds the call took.
         rate_limited: How many ``429`` answers the call received.
 
-    Example:
+    Examples:
         >>> report = client.history.download_many(ids, "backup/")
         >>> print(len(report.saved), len(report.skipped), len(report.failed))
     """

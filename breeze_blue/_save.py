@@ -66,8 +66,8 @@ def save(
     start. Each time, the request asking again has the client's retries of its own.
 
     Args:
-        audio: An :class:`Audio` from ``download_audio()`` (closed when done), ``bytes``,
-            or any iterable of ``bytes`` chunks.
+        audio: An [`Audio`][breeze_blue.Audio] from ``download_audio()`` (closed when done),
+            ``bytes``, or any iterable of ``bytes`` chunks.
         path: A file path; or an existing directory, and the file is named from the
             server's suggested filename, else from the history item id and media type
             (``hist_01haudio.mp3``); or any object with a binary ``write()``, such as a file
@@ -84,7 +84,7 @@ def save(
         APIConnectionError: the download broke off and could not be resumed.
         OSError: the file could not be written (permissions, disk full).
 
-    Example:
+    Examples:
         >>> audio = client.history.download_audio("hist_01haudio")
         >>> save(audio, Path("history.mp3"))
         PosixPath('history.mp3')

@@ -1,8 +1,8 @@
 """Reading an audio body: typed errors when it breaks, and picking it up again.
 
-:class:`Body` is what an ``Audio`` holds: the open response and the way to ask for the same
-audio again. ``Audio.iter_bytes()`` reads it once with :func:`stream_body`; ``save()`` reads
-it with :func:`recovering_chunks`, which follows the sans-I/O :class:`Recovery` to resume or
+``Body`` is what an ``Audio`` holds: the open response and the way to ask for the same
+audio again. ``Audio.iter_bytes()`` reads it once with ``stream_body()``; ``save()`` reads
+it with ``recovering_chunks()``, which follows the sans-I/O ``Recovery`` to resume or
 restart a broken download. The ``a``-prefixed twins are the same for asyncio.
 """
 
@@ -41,9 +41,9 @@ Reopen = Callable[[Mapping[str, str], int], httpx.Response]
 AsyncReopen = Callable[[Mapping[str, str], int], Awaitable[httpx.Response]]
 
 RESTART = None
-"""Yielded by :func:`recovering_chunks` when what was written so far must be thrown away."""
+"""Yielded by ``recovering_chunks()`` when what was written so far must be thrown away."""
 Piece = bytes | bytearray | memoryview | None
-"""What a writer is given: a chunk to write, or :data:`RESTART`."""
+"""What a writer is given: a chunk to write, or ``RESTART``."""
 
 
 class Body:
@@ -142,7 +142,7 @@ def stream_body(response: httpx.Response, chunk_size: int | None = None) -> Iter
 async def astream_body(
     response: httpx.Response, chunk_size: int | None = None
 ) -> AsyncIterator[bytes]:
-    """:func:`stream_body` for an async response."""
+    """``stream_body()`` for an async response."""
     expected = expected_length(response)
     raw = _raw_ok(response)
     chunks = response.aiter_raw(chunk_size) if raw else response.aiter_bytes(chunk_size)
@@ -168,7 +168,7 @@ async def astream_body(
 def recovering_chunks(body: Body, *, restartable: bool) -> Iterator[bytes | None]:
     """The whole audio's chunks, asking again when the body breaks off (up to max_retries).
 
-    Yields :data:`RESTART` when the answer starts the audio over: the caller throws away
+    Yields ``RESTART`` when the answer starts the audio over: the caller throws away
     what it wrote. Raises the last error once retries are spent.
     """
     response = body.claim()
@@ -199,7 +199,7 @@ def recovering_chunks(body: Body, *, restartable: bool) -> Iterator[bytes | None
 
 
 async def arecovering_chunks(body: Body, *, restartable: bool) -> AsyncIterator[bytes | None]:
-    """:func:`recovering_chunks` for asyncio."""
+    """``recovering_chunks()`` for asyncio."""
     response = body.claim()
     recovery = body.recovery(restartable=restartable)
     written = 0

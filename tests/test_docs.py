@@ -489,16 +489,25 @@ def test_the_site_navigation_lists_every_guide_and_the_http_api(
         if (title, f"guides/{name.removesuffix('.md')}/") not in shown
     }
     assert not missing, f"guides not in the navigation (file: title): {missing}; nav: {shown}"
-    for entry in (
-        ("HTTP API", "reference/http/"),
-        ("Reference", "reference/"),
+    pages = [
+        ("API reference", "reference/"),
         ("Clients", "reference/client/"),
         ("Errors", "reference/errors/"),
         ("Testing", "reference/testing/"),
-        ("Changelog", "changelog/"),
+        ("HTTP API", "reference/http/"),
         ("Generator matrix", "interop/"),
-    ):
+        ("Changelog", "changelog/"),
+        ("Development", "development/"),
+    ]
+    for entry in pages:
         assert entry in shown, f"{entry} not in the navigation: {shown}"
+    # The reader's order: the guides first, then the reference, then the rest.
+    order = [
+        shown.index((title, f"guides/{name.removesuffix('.md')}/"))
+        for name, title in guides.items()
+    ]
+    order += [shown.index(entry) for entry in pages]
+    assert order == sorted(order), f"navigation out of order: {shown}"
 
 
 def test_the_http_api_page_is_part_of_the_site(site: str, reader: DevTools) -> None:

@@ -278,6 +278,27 @@ def test_retry_after_on_502_by_status() -> None:
     assert err.retry_after == 4.0
 
 
+@pytest.mark.parametrize(("status", "cls"), [(404, NotFoundError), (418, APIError)])
+def test_every_api_error_reads_retry_after(status: int, cls: type[APIError]) -> None:
+    err = parse(status, envelope("BRAND_NEW", "m"), {"retry-after": "5"})
+    assert type(err) is cls
+    assert err.retry_after == 5.0
+    assert parse(status, envelope("BRAND_NEW", "m")).retry_after is None
+    assert APIError("m", status_code=status).retry_after is None
+
+
+@pytest.mark.parametrize("cls", ALL_API_ERRORS)
+def test_retry_after_http_date_survives_pickling(cls: type[APIError]) -> None:
+    # Measured when the response arrived: a copy made later must not measure it again.
+    header = formatdate(time.time() + 120, usegmt=True)
+    err = cls("wait", status_code=503, headers=httpx.Headers({"retry-after": header}))
+    assert err.retry_after is not None
+    clone = pickle.loads(pickle.dumps(err))
+    assert type(clone) is cls
+    assert clone.retry_after == err.retry_after
+    assert clone.headers["retry-after"] == header
+
+
 # ---------------------------------------------------------------------------------------
 # Bodies that are not a valid envelope
 # ---------------------------------------------------------------------------------------
@@ -636,6 +657,14 @@ def test_every_api_error_class_is_exported(cls: type[APIError]) -> None:
 )
 def test_subclassing(cls: type[Exception], parent: type[Exception]) -> None:
     assert issubclass(cls, parent)
+
+
+@pytest.mark.parametrize("cls", [GenerationNotReadyError, RateLimitError, InternalServerError])
+def test_retrying_errors_subclass_api_error_directly(cls: type[APIError]) -> None:
+    # No private base class: the reference shows each class's bases.
+    assert cls.__bases__ == (APIError,)
+    assert cls.__mro__[1] is APIError
+    assert not any(base.__name__.startswith("_") for base in cls.__mro__)
 
 
 def test_connection_errors_are_not_api_errors() -> None:

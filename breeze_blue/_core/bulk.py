@@ -1,8 +1,8 @@
 """How ``download_many()`` schedules its items, written once for threads and for tasks.
 
-:class:`Pacer` is the one rate-limit gate all workers share, and the concurrency that adapts
+``Pacer`` is the one rate-limit gate all workers share, and the concurrency that adapts
 to the server: it halves on a ``429`` and climbs back by one after as many good answers as
-it allows at once. :class:`Plan` is the bookkeeping: ids taken in lazily, duplicates and
+it allows at once. ``Plan`` is the bookkeeping: ids taken in lazily, duplicates and
 other shards' ids dropped, items waiting for a generation parked without a slot, results
 kept in input order. Neither does I/O or waits: the drivers (``_bulk.py``, ``_abulk.py``)
 ask them what to do and carry it out with threads or with tasks.
@@ -50,7 +50,7 @@ MAX_CONCURRENCY = 256
 
 
 def validate_concurrency(concurrency: object) -> int:
-    """``concurrency`` checked: an int from 1 to :data:`MAX_CONCURRENCY`."""
+    """``concurrency`` checked: an int from 1 to ``MAX_CONCURRENCY``."""
     if not isinstance(concurrency, int) or isinstance(concurrency, bool):
         raise TypeError(f"concurrency must be an int, not {concurrency!r}")
     if not 1 <= concurrency <= MAX_CONCURRENCY:
@@ -70,13 +70,13 @@ def max_parked(concurrency: int) -> int:
 class Pacer:
     """The shared gate and the adaptive limit on requests in flight.
 
-    A worker asks :meth:`wait_time` before each request: ``None`` means go (then it calls
-    :meth:`start`, and :meth:`release` when the request and its body are done), a number
+    A worker asks ``wait_time()`` before each request: ``None`` means go (then it calls
+    ``start()``, and ``release()`` when the request and its body are done), a number
     means the gate is closed for that long, ``math.inf`` that every slot is taken.
 
     The limit halves on a ``429`` (never below 1) and climbs back by one after as many good
     answers as it allows at once. The level that drew the ``429`` is remembered: climbing to
-    it again takes :attr:`patience` times longer, and each ``429`` there doubles that, so a
+    it again takes ``patience`` times longer, and each ``429`` there doubles that, so a
     server's fixed limit is probed now and then instead of on every climb. Passing that level
     cleanly forgets it (the server may have raised its limit).
 
@@ -113,7 +113,7 @@ class Pacer:
         return None
 
     def start(self) -> int:
-        """Take a slot; returns the epoch to hand back to :meth:`throttled`."""
+        """Take a slot; returns the epoch to hand back to ``throttled()``."""
         self.in_flight += 1
         return self._epoch
 
@@ -192,7 +192,7 @@ class Slot:
 class Gatekeeper:
     """Everything the workers of one run share about the server, decided without I/O.
 
-    The :class:`Pacer` (the gate and the limit), whether the server has answered yet, how
+    The ``Pacer`` (the gate and the limit), whether the server has answered yet, how
     many items in a row could not connect; and from these, when a request may go, what an
     answer means for everyone, and which errors stop the run. The drivers hold their own
     lock around every call.
@@ -241,9 +241,9 @@ class Gatekeeper:
 
         A ``429`` (with or without ``Retry-After``) or a ``503`` with one closes the gate
         for every worker, whatever the item does next. The item asks again through the
-        gate unless it was turned back too often (:data:`THROTTLES_PER_RETRY`) or asked to
+        gate unless it was turned back too often (``THROTTLES_PER_RETRY``) or asked to
         wait longer than ``max_retry_after``: then its flow decides (a retry, or the typed
-        error, which :meth:`is_fatal` may find stops the run).
+        error, which ``is_fatal()`` may find stops the run).
         """
         delay = self._throttle_delay(outcome)
         if isinstance(outcome, httpx.Response):
@@ -277,7 +277,7 @@ class Gatekeeper:
         """Book an item's error; whether it stops the whole run (it would be every item's).
 
         A refused key; a server that never answered, or stopped answering for
-        :func:`unreachable_after` items in a row; a ``429`` asking to wait longer than the
+        ``unreachable_after()`` items in a row; a ``429`` asking to wait longer than the
         client's ``max_retry_after``, which every item would meet.
         """
         if isinstance(exc, AuthenticationError):
@@ -322,10 +322,10 @@ class Job:
 class Plan:
     """The bookkeeping of one ``download_many()`` call (no I/O, no waiting).
 
-    Each input id goes through :meth:`prepare` (duplicates and other shards' ids dropped,
-    malformed ids refused) and, once the driver has looked on disk, :meth:`settle` (skipped,
-    or a job to download). :meth:`finish` records a job's result in its input position;
-    :meth:`park`/:meth:`due` keep items that wait for a generation out of the slots.
+    Each input id goes through ``prepare()`` (duplicates and other shards' ids dropped,
+    malformed ids refused) and, once the driver has looked on disk, ``settle()`` (skipped,
+    or a job to download). ``finish()`` records a job's result in its input position;
+    ``park()``/``due()`` keep items that wait for a generation out of the slots.
     """
 
     shard: tuple[int, int] | None
@@ -342,8 +342,8 @@ class Plan:
         """The first look at an input id, without the disk.
 
         ``None``: nothing to do (a duplicate, or another shard's); a failed
-        :class:`DownloadResult`: the id is not one; a :class:`Job`: look for its file
-        (unless :attr:`overwrite`). Either goes to :meth:`settle` next, in input order.
+        ``DownloadResult``: the id is not one; a ``Job``: look for its file
+        (unless ``overwrite``). Either goes to ``settle()`` next, in input order.
         """
         if not isinstance(history_item_id, str):
             shown = repr(history_item_id)
@@ -364,7 +364,7 @@ class Plan:
     def settle(
         self, prepared: Job | DownloadResult, found: Path | OSError | None = None
     ) -> Job | DownloadResult:
-        """Record what :meth:`prepare` gave, in input order: a result, or the job to run.
+        """Record what ``prepare()`` gave, in input order: a result, or the job to run.
 
         A job is skipped if a complete file was ``found``; ``found`` may be the ``OSError``
         looking raised (a name the filesystem refuses): that item fails, not the run.

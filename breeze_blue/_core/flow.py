@@ -1,6 +1,6 @@
 """How a download behaves, written once for the sync and async clients: no I/O in here.
 
-:func:`download_flow` is a generator that *asks* for I/O — send this request, sleep this
+``download_flow()`` is a generator that *asks* for I/O — send this request, sleep this
 long, read this error body — and decides what happens next from the answers: retries with
 backoff that honours ``retry-after-ms``/``Retry-After``, polling a running generation,
 following redirects without leaking the API key, never taking part of the audio for all of

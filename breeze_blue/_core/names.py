@@ -2,7 +2,7 @@
 
 An item's file is ``{stem}{extension}``. The stem is the id itself when it is made only of
 letters, digits, ``-``, ``_`` and ``.`` (not leading); any other byte of its UTF-8 is written
-``%XX``, so the name is reversible (:func:`id_for_stem`), never a path, and the same on
+``%XX``, so the name is reversible (``id_for_stem()``), never a path, and the same on
 every run: a rerun finds what an earlier one saved. Two more bytes are escaped where they
 would make trouble: the first letter of a Windows device name (``con`` is ``%63on``), and,
 in a folder that ignores case (macOS, Windows), every capital letter, so that ``Hist_A`` and
@@ -49,9 +49,9 @@ def file_stem(history_item_id: str, *, fold_case: bool = False) -> str:
 
     ``fold_case``: the folder ignores case, so capital letters are escaped too.
     Raises ``ValueError`` when even the longest extension would not fit in
-    :data:`MAX_NAME_BYTES`: an id is either always or never storable, whatever its type.
+    ``MAX_NAME_BYTES``: an id is either always or never storable, whatever its type.
 
-    Example:
+    Examples:
         >>> file_stem("hist_01haudio"), file_stem("../etc/passwd"), file_stem("con")
         ('hist_01haudio', '%2E.%2Fetc%2Fpasswd', '%63on')
         >>> file_stem("Hist_A", fold_case=True)
@@ -77,7 +77,7 @@ def file_stem(history_item_id: str, *, fold_case: bool = False) -> str:
 
 
 def id_for_stem(stem: str) -> str:
-    """The id a stem was made from (the inverse of :func:`file_stem`)."""
+    """The id a stem was made from (the inverse of ``file_stem()``)."""
     return unquote(stem, errors="surrogatepass")
 
 
@@ -109,7 +109,7 @@ def in_shard(history_item_id: str, shard: tuple[int, int]) -> bool:
     ``hash()``, which differs per process), so N jobs given the same list and K = 1..N
     cover every id exactly once.
 
-    Example:
+    Examples:
         >>> sum(in_shard("hist_01haudio", (k, 4)) for k in range(1, 5))
         1
     """

@@ -44,7 +44,7 @@ class ContentRange(NamedTuple):
 def parse_content_range(value: str | None) -> ContentRange | None:
     """A ``content-range`` value (``bytes 0-99/1000``), or ``None`` if absent or malformed.
 
-    Example:
+    Examples:
         >>> parse_content_range("bytes 1000-8191/8192")
         ContentRange(start=1000, end=8191, total=8192)
     """
@@ -82,7 +82,7 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
     Accepts delta-seconds (``"5"``, ``"1.5"``) and the three HTTP-date forms of RFC 9110; a
     date in the past gives ``0.0``.
 
-    Example:
+    Examples:
         >>> parse_retry_after("2.5")
         2.5
         >>> parse_retry_after("soon") is None
@@ -127,9 +127,9 @@ def parse_content_disposition(value: str | None) -> str | None:
     """The filename a ``content-disposition`` header suggests, made safe, or ``None``.
 
     ``filename*`` (RFC 5987/6266, percent-encoded with a charset) wins over ``filename``.
-    The result is always a bare name (see :func:`safe_filename`).
+    The result is always a bare name (see ``safe_filename()``).
 
-    Example:
+    Examples:
         >>> parse_content_disposition('attachment; filename="../../etc/passwd"')
         'passwd'
         >>> parse_content_disposition("attachment; filename*=UTF-8''caf%C3%A9.mp3")
@@ -198,7 +198,7 @@ def safe_filename(name: str) -> str | None:
     while keeping the extension. The result can only ever name a file inside the chosen
     folder, on any platform.
 
-    Example:
+    Examples:
         >>> safe_filename("..\\\\..\\\\boot.ini")
         'boot.ini'
     """

@@ -1,6 +1,6 @@
 """Picking a broken download up again, decided without I/O (shared by save and asave).
 
-After a body breaks off, :class:`Recovery` says what to ask for (the rest with ``Range`` +
+After a body breaks off, ``Recovery`` says what to ask for (the rest with ``Range`` +
 ``If-Range``, or the whole audio again) and what the answer means: append it, start the
 file over, or ask again for the whole audio. The sync and async saves both follow it, so
 they cannot disagree on what a retried answer means.
@@ -63,11 +63,12 @@ class Recovery:
         restartable: Whether the destination can be emptied to start over.
         history_item_id: For the log.
 
-    Example::
-
+    Examples:
+        ```python
         recovery = Recovery(audio.headers, max_retries=2, restartable=True, history_item_id=id)
         headers = recovery.ask(written, broken)  # raises `broken` once retries are spent
         step = recovery.judge(headers, answer, written, broken)  # "resume", "restart", ...
+        ```
     """
 
     def __init__(
@@ -100,7 +101,7 @@ class Recovery:
     def judge(
         self, asked: dict[str, str], response: httpx.Response, written: int, broken: Exception
     ) -> Step:
-        """What the answer to :meth:`ask`'s headers means; raises ``broken`` to give up.
+        """What the answer to ``ask()``'s headers means; raises ``broken`` to give up.
 
         After a ``"restart"``, the answer's headers are the original the next break is
         resumed against.

@@ -1,5 +1,5 @@
 """Writing files: the atomic write (a temporary file renamed into place) and the writers.
 
-``save()`` and ``asave()`` both write through :class:`~.atomic.AtomicFile` and the sinks
-in :mod:`.sinks`; nothing here knows about HTTP.
+``save()`` and ``asave()`` both write through ``atomic.AtomicFile`` and the sinks
+in ``sinks``; nothing here knows about HTTP.
 """

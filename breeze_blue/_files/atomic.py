@@ -20,13 +20,13 @@ __all__ = ["AtomicFile", "remove_if_stale", "temp_prefix"]
 class AtomicFile:
     """A temporary file beside ``destination``, renamed over it only once it is complete.
 
-    :meth:`open` creates the temporary file (keeping an existing destination's permissions);
-    :meth:`commit` closes it and renames it into place, then makes the rename durable;
-    :meth:`discard` removes it. Until :meth:`commit` the destination is exactly what it was.
+    ``open()`` creates the temporary file (keeping an existing destination's permissions);
+    ``commit()`` closes it and renames it into place, then makes the rename durable;
+    ``discard()`` removes it. Until ``commit()`` the destination is exactly what it was.
     Each step blocks briefly on the disk: ``asave()`` runs them in a worker thread.
 
-    Example::
-
+    Examples:
+        ```python
         target = AtomicFile(Path("history.mp3"))
         fd = target.open()
         try:
@@ -36,6 +36,7 @@ class AtomicFile:
         except BaseException:
             target.discard()
             raise
+        ```
     """
 
     def __init__(self, destination: Path) -> None:
@@ -109,7 +110,7 @@ def _create_temp(destination: Path) -> tuple[int, Path]:
 def _hold(fd: int) -> bool:
     """Lock a new temporary file for as long as this process has it open.
 
-    The lock is how :func:`remove_if_stale` tells a file being written from one that a killed
+    The lock is how ``remove_if_stale()`` tells a file being written from one that a killed
     process left: the kernel drops it when its holder dies, even by ``kill -9``. False if
     a cleanup removed the file before the lock was taken.
     """

@@ -73,7 +73,7 @@ def find_complete(folder: Path, stem: str) -> Path | None:
 
 
 def look_for_complete(folder: Path, stem: str) -> Path | OSError | None:
-    """:func:`find_complete`, with the ``OSError`` returned: that item fails, not the run."""
+    """``find_complete()``, with the ``OSError`` returned: that item fails, not the run."""
     try:
         return find_complete(folder, stem)
     except OSError as exc:

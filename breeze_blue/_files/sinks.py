@@ -198,7 +198,7 @@ class BatchWriter:
 
 
 class ThreadedSink:
-    """A :class:`FileSink` written through a :class:`BatchWriter`, for ``save()``.
+    """A ``FileSink`` written through a ``BatchWriter``, for ``save()``.
 
     An error of a write is raised by a later ``write()`` or by ``finish()``.
     """

@@ -2,7 +2,7 @@
 
 Standard library only; nothing here is imported by ``import breeze_blue``.
 
-Example:
+Examples:
     >>> from breeze_blue import BreezeBlue
     >>> from breeze_blue.testing import TEST_API_KEY, Ready, ReferenceServer
     >>> with ReferenceServer() as server:

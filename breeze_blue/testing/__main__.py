@@ -1,7 +1,7 @@
 """``python -m breeze_blue.testing``: run the reference server until Ctrl-C.
 
 It prints ``BREEZE_BASE_URL=...`` and ``BREEZE_API_KEY=...`` and serves the default
-catalogue (:func:`~breeze_blue.testing.default_items`). ``--ranges`` makes every ready item
+catalogue (``breeze_blue.testing.default_items()``). ``--ranges`` makes every ready item
 advertise ``Accept-Ranges: bytes`` with an ``ETag`` and ``Last-Modified`` and honour
 ``Range``/``If-Range``, as ``Ready(..., ranges=True)`` does: ``206`` for a satisfiable range,
 ``416`` for one that is not. Without it ``Range`` is ignored and the whole audio is sent
@@ -9,13 +9,15 @@ with ``200``, as a server without range support does.
 
 ``--max-in-flight N`` and ``--max-per-second R`` (with ``--burst B``, the token bucket's
 size, by default one second's worth) limit audio requests as the API does, like
-:class:`~breeze_blue.testing.RateLimit`: beyond the limit a request gets ``429
+``breeze_blue.testing.RateLimit``: beyond the limit a request gets ``429
 RATE_LIMITED`` with ``Retry-After`` in whole seconds (at least ``1``). A request without a
 valid key still gets ``401`` first. The flags combine with each other and with ``--ranges``.
 
-Example:
+Examples:
+    ```console
     $ python -m breeze_blue.testing --port 8080 --ranges
     $ python -m breeze_blue.testing --max-in-flight 4 --max-per-second 20 --burst 40
+    ```
 """
 
 from __future__ import annotations

@@ -84,4 +84,4 @@ class Hangup:
 
 
 Fault = Drop | Stall | Redirect | Trickle | IgnoreRange | ChangeValidator | PartialContent | Hangup
-"""Any of the faults :meth:`ReferenceServer.inject` takes."""
+"""Any of the faults ``ReferenceServer.inject()`` takes."""

@@ -165,7 +165,7 @@ def tone_wav(seconds: float = 1.6, rate: int = 22050) -> bytes:
 
 
 def default_items() -> dict[str, Item]:
-    """The catalogue a new :class:`ReferenceServer` starts with.
+    """The catalogue a new [`ReferenceServer`][breeze_blue.testing.ReferenceServer] starts with.
 
     ``hist_01haudio`` is the documentation's example (a playable WAV); ``hist_<type>`` is
     ready in each media type (``hist_mpeg`` … ``hist_pcm``); the others answer each row of

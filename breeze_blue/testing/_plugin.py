@@ -1,7 +1,7 @@
 """The pytest plugin (registered by entry point): the reference server as fixtures.
 
-``breeze_blue_server`` is a :class:`ReferenceServer` on a free loopback port, started for
-the test and stopped after it; ``breeze_blue_client`` is a :class:`~breeze_blue.BreezeBlue`
+``breeze_blue_server`` is a ``ReferenceServer`` on a free loopback port, started for
+the test and stopped after it; ``breeze_blue_client`` is a ``breeze_blue.BreezeBlue``
 already pointed at it with a valid key, and retrying without real waits.
 """
 
@@ -26,7 +26,7 @@ def breeze_blue_server() -> Iterator[ReferenceServer]:
 
 @pytest.fixture
 def breeze_blue_client(breeze_blue_server: ReferenceServer) -> Iterator[BreezeBlue]:
-    """A client for :func:`breeze_blue_server`; retries and polls do not really sleep."""
+    """A client for ``breeze_blue_server``; retries and polls do not really sleep."""
     with BreezeBlue(
         api_key=TEST_API_KEY, base_url=breeze_blue_server.url, sleep=lambda seconds: None
     ) as client:

@@ -39,7 +39,8 @@ from ._limits import RateLimit, _Limiter
 __all__ = ["TEST_API_KEY", "RecordedRequest", "ReferenceServer", "api_key_id"]
 
 TEST_API_KEY = "bb_test_4f9d2c7a1e8b6305"
-"""The key a :class:`ReferenceServer` accepts unless told otherwise. Not a real key."""
+"""The key a [`ReferenceServer`][breeze_blue.testing.ReferenceServer] accepts unless told
+otherwise. Not a real key."""
 
 _AUDIO_PATH_PREFIX = "/v1/history/"
 _AUDIO_PATH_SUFFIX = "/audio"
@@ -77,15 +78,15 @@ class ReferenceServer:
     It serves ``GET /v1/history/{history_item_id}/audio`` as ``openapi.yaml`` describes:
     audio for ready items (streamed, with ``content-length``), the error envelope for the
     others, ``401`` without a valid ``xi-api-key``. Start it with ``with`` (or
-    :meth:`start`/:meth:`stop`); it listens on loopback only.
+    ``start()``/``stop()``); it listens on loopback only.
 
-    ``rate_limit`` (a :class:`RateLimit`, also settable later as ``server.rate_limit``)
-    answers audio requests beyond a limit with ``429 RATE_LIMITED`` and ``Retry-After``,
-    as the API does; :attr:`rate_limited`, :attr:`peak_in_flight` and
-    :attr:`early_requests` say how a client coped. Many items are cheap: a
+    ``rate_limit`` (a [`RateLimit`][breeze_blue.testing.RateLimit], also settable later as
+    ``server.rate_limit``) answers audio requests beyond a limit with ``429 RATE_LIMITED``
+    and ``Retry-After``, as the API does; ``rate_limited``, ``peak_in_flight`` and
+    ``early_requests`` say how a client coped. Many items are cheap: a
     ``Ready(size=...)`` body is generated as it is sent, never held in memory.
 
-    Example:
+    Examples:
         >>> with ReferenceServer() as server:
         ...     server.add("hist_mine", Ready(media_type="audio/wav", body=b"RIFF..."))
         ...     client = BreezeBlue(api_key=TEST_API_KEY, base_url=server.url)
@@ -116,7 +117,7 @@ class ReferenceServer:
         if not loopback:
             raise ValueError(f"the reference server listens on loopback only, not {host!r}")
         self.items: dict[str, Item] = dict(default_items() if items is None else items)
-        """The history items it serves, by id (:meth:`add` and :meth:`remove` change it)."""
+        """The history items it serves, by id (``add()`` and ``remove()`` change it)."""
         self.api_keys = frozenset(api_keys)
         """The ``xi-api-key`` values it accepts."""
         self.require_key = require_key
@@ -148,7 +149,7 @@ class ReferenceServer:
         Setting it takes effect for the next request and refills the token bucket; requests
         already being served keep counting as in flight.
 
-        Example:
+        Examples:
             >>> server.rate_limit = RateLimit(per_second=5, burst=5)
             >>> server.rate_limit = None  # unlimited again
         """
@@ -165,7 +166,7 @@ class ReferenceServer:
         Items and faults that answer ``429`` themselves (``hist_rate_limited``) are not
         counted.
 
-        Example:
+        Examples:
             >>> assert server.rate_limited == 0
         """
         return self._limiter.rate_limited
@@ -177,7 +178,7 @@ class ReferenceServer:
         Counted with or without a rate limit; requests refused with ``429`` (or ``401``)
         never count as in flight.
 
-        Example:
+        Examples:
             >>> server.rate_limit = RateLimit(max_in_flight=8)
             >>> ...  # downloads
             >>> assert server.peak_in_flight <= 8
@@ -194,7 +195,7 @@ class ReferenceServer:
         ``429`` went out and a client that waits exactly the announced time. A client whose
         workers share one back-off gate sends no early request.
 
-        Example:
+        Examples:
             >>> assert server.early_requests == 0, "a worker ignored another's Retry-After"
         """
         return self._limiter.early_requests
@@ -205,7 +206,7 @@ class ReferenceServer:
         ``running_polls=N`` makes it answer ``409 GENERATION_NOT_READY`` (``Retry-After: 1``)
         to the next N requests first, like a generation that is still running.
 
-        Example:
+        Examples:
             >>> server.add("hist_new", Ready(media_type="audio/wav", body=wav), running_polls=2)
         """
         with self._lock:
@@ -223,10 +224,11 @@ class ReferenceServer:
     def inject(self, history_item_id: str, *faults: Fault | ErrorReply) -> None:
         """Make the next requests for an item misbehave, one fault per request, in order.
 
-        Once they are used up the item is served normally again. An :class:`ErrorReply`
-        answers that one request with that error.
+        Once they are used up the item is served normally again. An
+        [`ErrorReply`][breeze_blue.testing.ErrorReply] answers that one request with that
+        error.
 
-        Example:
+        Examples:
             >>> server.inject("hist_01haudio", running("1"), Drop(after=1000))
         """
         with self._lock:
@@ -238,7 +240,7 @@ class ReferenceServer:
             return queue.popleft() if queue else None
 
     def start(self) -> ReferenceServer:
-        """Serve in a background thread until :meth:`stop`."""
+        """Serve in a background thread until ``stop()``."""
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._httpd.serve_forever,

@@ -64,6 +64,7 @@ def sync_use() -> None:
     except APIError as err:
         assert_type(err.status_code, int)
         assert_type(err.request_id, str | None)
+        assert_type(err.retry_after, float | None)
 
 
 async def async_use() -> None:
