@@ -32,6 +32,7 @@ import breeze_blue
 import breeze_blue.testing
 
 ROOT = Path(__file__).parent.parent
+REFERENCE = ROOT / "docs" / "reference"
 MODULES = {"breeze_blue": breeze_blue.__all__, "breeze_blue.testing": breeze_blue.testing.__all__}
 
 
@@ -134,14 +135,6 @@ def napoleon_forms(docstring: str) -> list[str]:
     return found
 
 
-# The public names that had no docstring when this test was written (issue 14). The code
-# they live in is outside the documentation work, so they are listed here instead of fixed:
-# the test below fails on any public name without a docstring that is NOT in this list, and
-# also when one in the list gets its docstring (then delete it from the list). Issue 14 is
-# done when this list is empty.
-KNOWN_GAPS: list[str] = []  # public names without a docstring: none, and it stays so
-
-
 def test_every_public_name_is_one_griffe_sees() -> None:
     """The runtime ``__all__`` and what the reference is built from agree, name for name."""
     modules = load()
@@ -153,10 +146,19 @@ def test_every_public_name_is_one_griffe_sees() -> None:
 
 def test_every_public_name_has_a_docstring() -> None:
     gaps = undocumented()
-    new = [gap for gap in gaps if gap not in KNOWN_GAPS]
-    assert not new, "public names without a docstring:\n" + "\n".join(new)
-    fixed = [gap for gap in KNOWN_GAPS if gap not in gaps]
-    assert not fixed, "documented now, delete from KNOWN_GAPS:\n" + "\n".join(fixed)
+    assert not gaps, "public names without a docstring:\n" + "\n".join(gaps)
+
+
+def test_every_public_name_has_a_place_in_the_reference() -> None:
+    """Each name of ``breeze_blue.__all__`` is rendered by a ``::: breeze_blue.Name`` block.
+
+    ``breeze_blue.testing`` is rendered whole, members included, by one block of its own.
+    """
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in REFERENCE.glob("*.md"))
+    rendered = set(re.findall(r"^::: ([\w.]+)$", pages, flags=re.MULTILINE))
+    public = {f"breeze_blue.{name}" for name in breeze_blue.__all__ if not name.startswith("__")}
+    assert public <= rendered, f"not in docs/reference/: {sorted(public - rendered)}"
+    assert "breeze_blue.testing" in rendered
 
 
 def test_the_rule_catches_a_bare_name() -> None:
