@@ -106,6 +106,21 @@ def test_json_and_stdout(tmp_path: Path) -> None:
     assert b"saved -" in to_stdout.stderr
 
 
+def test_an_output_ending_in_a_slash_is_a_folder_created_if_missing(tmp_path: Path) -> None:
+    # What the command-line guide shows: `-o downloads/` with one id. Without the slash
+    # kept, Path("downloads/") would be a file named `downloads`.
+    with ReferenceServer() as server:
+        run = subprocess.run(
+            [CLI, "history", "download-audio", "hist_01haudio", "--json", "-o", "downloads/"],
+            env=env_for(server), cwd=tmp_path, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "downloads").is_dir()
+    saved = tmp_path / "downloads" / "hist_01haudio.wav"
+    assert json.loads(run.stdout)["path"] == str(Path("downloads") / "hist_01haudio.wav")
+    assert saved.read_bytes()[:4] == b"RIFF"
+
+
 @pytest.mark.parametrize(
     ("item", "status", "code"),
     [
