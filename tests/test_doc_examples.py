@@ -286,3 +286,13 @@ def test_generated_table_matches_its_source(page: Path, name: str, expected: Any
         f"{page.relative_to(ROOT)}: the table between <!-- {name}:start --> and "
         f"<!-- {name}:end --> differs from its source; paste this:\n\n{table}\n"
     )
+
+
+def test_the_other_languages_guide_quotes_the_matrix_commands() -> None:
+    """Its commands are the ones `make interop` wrote to the matrix page, pins included."""
+    guide = (DOCS / "guides" / "11-other-languages.md").read_text(encoding="utf-8")
+    matrix = (DOCS / "interop.md").read_text(encoding="utf-8")
+    commands = re.findall(r"```sh\n(.*?)```", guide, flags=re.DOTALL)
+    assert commands, "the guide shows no command"
+    for command in commands:
+        assert f"```sh\n{command}```" in matrix, f"not on the matrix page:\n{command}"
