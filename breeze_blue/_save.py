@@ -6,7 +6,7 @@ import errno
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Protocol, cast, overload
+from typing import Protocol, TypeAlias, cast, overload
 
 from ._audio import AsyncAudio, Audio, body_of
 from ._core.parsing import extension_for, safe_filename
@@ -16,14 +16,21 @@ from ._stream import RESTART, Piece, recovering_chunks
 
 
 class Writable(Protocol):
-    """Anything with ``write(bytes)``: an open binary file, a socket file, a hash, a pipe."""
+    """What ``save()`` and ``asave()`` also write to: anything with a binary ``write()``.
+
+    An open binary file, a socket file, a hash, a pipe. It is written in place, not
+    atomically; a broken download starts over in it only if it can also ``seek`` and
+    ``truncate``.
+    """
 
     def write(self, data: bytes, /) -> object:
         """Take the next chunk of the audio."""
 
 
-AudioSource = Audio | bytes | bytearray | memoryview | Iterable[bytes]
-Progress = Callable[[int], object]
+AudioSource: TypeAlias = Audio | bytes | bytearray | memoryview | Iterable[bytes]
+"""What ``save()`` writes: an [`Audio`][breeze_blue.Audio] from ``download_audio()``, bytes
+(``bytes``, ``bytearray``, ``memoryview``), or any iterable of ``bytes`` chunks."""
+Progress: TypeAlias = Callable[[int], object]
 """Called with the number of bytes saved so far (back to 0 if a download starts over)."""
 
 __all__ = [
@@ -67,27 +74,30 @@ def save(
 
     Args:
         audio: An [`Audio`][breeze_blue.Audio] from ``download_audio()`` (closed when done),
-            ``bytes``, or any iterable of ``bytes`` chunks.
-        path: A file path; or an existing directory, and the file is named from the
-            server's suggested filename, else from the history item id and media type
-            (``hist_01haudio.mp3``); or any object with a binary ``write()``, such as a file
-            open for writing (written in place, so not atomically; ``None`` is returned).
-            A broken download starts over in a file object only if it can ``seek`` and
-            ``truncate``; else it can only be resumed.
+            bytes (``bytes``, ``bytearray``, ``memoryview``), or any iterable of ``bytes``
+            chunks.
+        path: A file path (``str`` or ``os.PathLike``); or an existing directory, and the
+            file is named from the server's suggested filename, else from the history item
+            id and media type (``hist_01haudio.wav`` for the reference server's WAV item);
+            or any object with a binary ``write()``, such as a file open for writing
+            (written in place, so not atomically; ``None`` is returned). A broken download
+            starts over in a file object only if it can ``seek`` and ``truncate``; else it
+            can only be resumed.
         progress: Called with the number of bytes written so far, after every chunk (and
             with ``0`` if a broken download has to start over). The command line draws its
             progress bar with it.
 
     Raises:
-        FileNotFoundError: the destination's folder does not exist.
+        FileNotFoundError: the destination's folder does not exist (also for a ``str``
+            ending in ``/``, which names a folder, never a file).
         ValueError: ``path`` is a directory but ``audio`` carries no name to use.
         APIConnectionError: the download broke off and could not be resumed.
         OSError: the file could not be written (permissions, disk full).
 
     Examples:
         >>> audio = client.history.download_audio("hist_01haudio")
-        >>> save(audio, Path("history.mp3"))
-        PosixPath('history.mp3')
+        >>> save(audio, Path("history.wav"))
+        PosixPath('history.wav')
     """
     try:
         if is_file_object(path):
@@ -146,6 +156,9 @@ def checked_chunk(chunk: object) -> bytes | bytearray | memoryview:
     return chunk
 
 
+_SEPARATORS = ("/", os.sep) + ((os.altsep,) if os.altsep else ())
+
+
 def destination_for(audio: object, path: str | os.PathLike[str]) -> Path:
     """The file to write: ``path``, or a safe name inside it when it is a folder."""
     if not isinstance(path, str | os.PathLike):
@@ -153,6 +166,10 @@ def destination_for(audio: object, path: str | os.PathLike[str]) -> Path:
     destination = Path(path)
     if str(path) == "":
         raise ValueError("path must not be empty")
+    # "downloads/" names a folder, but Path() drops the slash: without this check a missing
+    # folder would silently become a file called "downloads".
+    if isinstance(path, str) and path.endswith(_SEPARATORS) and not destination.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"cannot save: folder {path!r} does not exist", path)
     if destination.is_dir():
         if not isinstance(audio, Audio | AsyncAudio):
             raise ValueError(

@@ -109,6 +109,22 @@ def test_save_into_a_missing_folder(client: BreezeBlue, tmp_path: Path) -> None:
     assert audio.closed
 
 
+@pytest.mark.parametrize("name", ["downloads/", f"downloads{os.sep}"])
+def test_save_into_a_missing_folder_named_with_a_trailing_slash(
+    client: BreezeBlue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # Path("downloads/") is Path("downloads"): without a check, a file of that name.
+    monkeypatch.chdir(tmp_path)
+    audio = client.history.download_audio("hist_mpeg")
+    with pytest.raises(FileNotFoundError, match=r"folder 'downloads.' does not exist"):
+        save(audio, name)
+    assert os.listdir(tmp_path) == []
+    assert audio.closed
+    (tmp_path / "downloads").mkdir()
+    saved = save(client.history.download_audio("hist_mpeg"), name)
+    assert saved.parent == Path("downloads")
+
+
 def test_save_bytes_into_a_directory_has_no_name_to_use(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="directory"):
         save(b"RIFF", tmp_path)
