@@ -5,8 +5,8 @@ Examples:
     >>> from breeze_blue import BreezeBlue, save
     >>> client = BreezeBlue()  # reads BREEZE_API_KEY
     >>> audio = client.history.download_audio("hist_01haudio")
-    >>> save(audio, Path("history.mp3"))
-    PosixPath('history.mp3')
+    >>> save(audio, Path("history.wav"))
+    PosixPath('history.wav')
 
 ``AsyncBreezeBlue`` and ``asave`` are the same for asyncio.
 """

@@ -7,7 +7,7 @@ for aiohttp.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,7 +23,19 @@ except ImportError:  # the extra is not installed: the name still exists, and sa
     HttpxAiohttpClient = None  # type: ignore[assignment,misc]
 
 
-if HttpxAiohttpClient is not None:
+# The stand-in comes first and the real class last, and type checkers skip the stand-in
+# (``not TYPE_CHECKING``): the API reference is read statically (griffe), which evaluates
+# neither condition and keeps the last definition of a name, so mypy and the reference both
+# see the real class, its docstring and its signature. At run time exactly one runs.
+if not TYPE_CHECKING and HttpxAiohttpClient is None:
+
+    class DefaultAioHttpClient(httpx.AsyncClient):
+        """Stands in for the aiohttp client while the ``aiohttp`` extra is not installed."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            raise RuntimeError(_INSTALL_HINT)
+
+else:
 
     class DefaultAioHttpClient(HttpxAiohttpClient):
         """An ``httpx.AsyncClient`` whose connections are aiohttp's, for ``AsyncBreezeBlue``.
@@ -33,6 +45,9 @@ if HttpxAiohttpClient is not None:
         It takes ``httpx.AsyncClient``'s arguments; ``timeout`` and ``limits`` default to
         the SDK's own (60 s, 10 s to connect; 20 connections). Given to an
         ``AsyncBreezeBlue``, it is closed when that client is closed.
+
+        It needs the ``aiohttp`` extra (``pip install 'breeze-blue[aiohttp]'``): without
+        it, the name still imports, and making one raises a ``RuntimeError`` saying so.
 
         Examples:
             >>> from breeze_blue import AsyncBreezeBlue, DefaultAioHttpClient
@@ -50,11 +65,3 @@ if HttpxAiohttpClient is not None:
                 ),
             )
             super().__init__(**kwargs)
-
-else:
-
-    class DefaultAioHttpClient(httpx.AsyncClient):  # type: ignore[no-redef]
-        """Stands in for the aiohttp client while the ``aiohttp`` extra is not installed."""
-
-        def __init__(self, **kwargs: Any) -> None:
-            raise RuntimeError(_INSTALL_HINT)

@@ -9,7 +9,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from pathlib import Path
-from typing import TypeVar, cast, overload
+from typing import TypeAlias, TypeVar, cast, overload
 
 from ._async_client import require_asyncio
 from ._audio import AsyncAudio, body_of
@@ -22,9 +22,12 @@ __all__ = ["asave"]
 
 T = TypeVar("T")
 
-AsyncAudioSource = (
+AsyncAudioSource: TypeAlias = (
     AsyncAudio | bytes | bytearray | memoryview | Iterable[bytes] | AsyncIterable[bytes]
 )
+"""What ``asave()`` writes: an [`AsyncAudio`][breeze_blue.AsyncAudio] from
+``download_audio()``, bytes (``bytes``, ``bytearray``, ``memoryview``), or any iterable or
+async iterable of ``bytes`` chunks."""
 
 
 @overload
@@ -43,13 +46,25 @@ async def asave(
     *,
     progress: Progress | None = None,
 ) -> Path | None:
-    """[`save`][breeze_blue.save] for asyncio, with the same guarantees; file writes run off
-    the event loop.
+    """[`save`][breeze_blue.save] for asyncio, with the same guarantees and errors; file
+    writes run off the event loop.
+
+    Args:
+        audio: An [`AsyncAudio`][breeze_blue.AsyncAudio] from ``download_audio()`` (closed
+            when done), bytes, or any iterable or async iterable of ``bytes`` chunks.
+        path: As for [`save`][breeze_blue.save]: a file path, an existing directory, or
+            any object with a binary ``write()`` (then ``None`` is returned).
+        progress: As for [`save`][breeze_blue.save]: called with the number of bytes
+            written so far, after every chunk.
+
+    Raises:
+        BreezeBlueError: the event loop is not asyncio's (uvloop included), before anything
+            is read or written.
 
     Examples:
         >>> audio = await client.history.download_audio("hist_01haudio")
-        >>> await asave(audio, Path("history.mp3"))
-        PosixPath('history.mp3')
+        >>> await asave(audio, Path("history.wav"))
+        PosixPath('history.wav')
     """
     require_asyncio("asave()")
     try:

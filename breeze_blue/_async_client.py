@@ -6,6 +6,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
 import sniffio
@@ -137,7 +138,7 @@ class AsyncHistory:
 
         Examples:
             >>> audio = await client.history.download_audio("hist_01haudio", wait=True)
-            >>> await asave(audio, Path("history.mp3"))
+            >>> await asave(audio, Path("history.wav"))
         """
         require_asyncio("AsyncBreezeBlue")
         client = self._client
@@ -217,21 +218,46 @@ class AsyncHistory:
 class AsyncBreezeBlue(BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[None]]]):
     """The Breeze Blue API client for asyncio.
 
-    Takes the same arguments as [`BreezeBlue`][breeze_blue.BreezeBlue] (``http_client`` is an
-    ``httpx.AsyncClient``, ``sleep`` an async function) and behaves the same: same
-    environment variables, errors, retries, waiting, redirect and key rules. Many downloads
-    can run at once on one client; ``max_connections`` bounds how many connections they use.
+    Takes the same arguments as [`BreezeBlue`][breeze_blue.BreezeBlue], described there,
+    and behaves the same: same environment variables, errors, retries, waiting, redirect
+    and key rules. Many downloads can run at once on one client; ``max_connections`` bounds
+    how many connections they use. Two arguments differ in type:
+
+    Args:
+        http_client: Your own ``httpx.AsyncClient``, used as it is and never closed, as
+            with ``BreezeBlue``; or a
+            [`DefaultAioHttpClient`][breeze_blue.DefaultAioHttpClient], which is closed with
+            this client.
+        sleep: How the client waits, an async function (``asyncio.sleep``); tests pass a
+            fake, with ``clock``, so that retries take no real time.
 
     Examples:
         >>> async with AsyncBreezeBlue() as client:
         ...     audio = await client.history.download_audio("hist_01haudio")
-        ...     await asave(audio, Path("history.mp3"))
+        ...     await asave(audio, Path("history.wav"))
     """
 
     _http_class = httpx.AsyncClient
     _default_sleep = asyncio.sleep
     history: AsyncHistory
     """History items: ``await client.history.download_audio(...)``."""
+
+    # As BreezeBlue's: the base class's __init__ runs, this gives its concrete types.
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            api_key: str | None = None,
+            *,
+            base_url: str | httpx.URL | None = None,
+            timeout: float | httpx.Timeout | None = None,
+            max_retries: int = 2,
+            max_connections: int | None = None,
+            http_client: httpx.AsyncClient | None = None,
+            allow_insecure_http: bool = False,
+            sleep: Callable[[float], Awaitable[None]] | None = None,
+            clock: Callable[[], float] | None = None,
+        ) -> None: ...
 
     def _bind(self) -> None:
         self.history = AsyncHistory(self)

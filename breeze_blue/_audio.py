@@ -74,10 +74,12 @@ class _AudioBase:
 class Audio(_AudioBase):
     """The audio of a history item: metadata now, bytes as you read them.
 
-    ``download_audio()`` returns it once the server has answered ``200``; the body then
-    streams from the open connection. Read it once, with ``iter_bytes()``, ``read()`` or
-    [`save`][breeze_blue.save]; the connection is released when the body is fully read,
-    when ``close()`` is called, or when a ``with`` block ends.
+    You do not make one:
+    [`client.history.download_audio()`][breeze_blue.History.download_audio] returns it
+    once the server has answered ``200``; the body then streams from the open connection.
+    Read it once, with ``iter_bytes()``, ``read()`` or [`save`][breeze_blue.save]; the
+    connection is released when the body is fully read, when ``close()`` is called, or
+    when a ``with`` block ends.
 
     Examples:
         >>> with client.history.download_audio("hist_01haudio") as audio:
@@ -120,8 +122,11 @@ class Audio(_AudioBase):
 class AsyncAudio(_AudioBase):
     """The audio of a history item, from [`AsyncBreezeBlue`][breeze_blue.AsyncBreezeBlue].
 
-    The same metadata as [`Audio`][breeze_blue.Audio]; read the body once with
-    ``aiter_bytes()``, ``read()`` or [`asave`][breeze_blue.asave].
+    You do not make one:
+    [`await client.history.download_audio()`][breeze_blue.AsyncHistory.download_audio]
+    returns it. The same metadata as [`Audio`][breeze_blue.Audio]; read the body once with
+    ``aiter_bytes()``, ``read()`` or [`asave`][breeze_blue.asave], or release the
+    connection with ``aclose()`` or an ``async with`` block.
 
     Examples:
         >>> async with await client.history.download_audio("hist_01haudio") as audio:

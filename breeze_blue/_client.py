@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -100,8 +101,8 @@ class History:
 
         The request is sent now and its status checked before this returns; only the body
         is left to stream, through the returned [`Audio`][breeze_blue.Audio]. Connection
-        failures, 408, 429 and 5xx answers are retried (``max_retries``), honouring
-        ``Retry-After``.
+        failures, timeouts and 408, 429, 500, 502, 503 and 504 answers are retried
+        (``max_retries``), honouring ``Retry-After``.
 
         Args:
             history_item_id: History item identifier returned by generation responses or
@@ -125,7 +126,7 @@ class History:
 
         Examples:
             >>> audio = client.history.download_audio("hist_01haudio", wait=True)
-            >>> save(audio, Path("history.mp3"))
+            >>> save(audio, Path("history.wav"))
         """
         client = self._client
         flow = download_flow(
@@ -250,9 +251,9 @@ class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):
             ``https://api.breeze.blue``.
         timeout: Seconds to wait for the server (a number, or an ``httpx.Timeout``);
             ``None`` means 60 s (10 s to connect), or, with ``http_client``, its own.
-        max_retries: How often a failed request (connection error, timeout, 408, 429,
-            5xx) or a broken download in [`save`][breeze_blue.save] is tried again. ``0``
-            turns it off.
+        max_retries: How often a failed request (connection error, timeout, or a 408, 429,
+            500, 502, 503 or 504 answer) or a broken download in [`save`][breeze_blue.save]
+            is tried again. ``0`` turns it off.
         max_connections: The size of the SDK's connection pool (default 20); it never
             opens more, however many threads share the client. Not with ``http_client``,
             which brings its own pool: set ``limits`` on it instead.
@@ -272,13 +273,32 @@ class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):
     Examples:
         >>> from breeze_blue import BreezeBlue, save
         >>> with BreezeBlue() as client:  # reads BREEZE_API_KEY
-        ...     save(client.history.download_audio("hist_01haudio"), "history.mp3")
+        ...     save(client.history.download_audio("hist_01haudio"), "history.wav")
     """
 
     _http_class = httpx.Client
     _default_sleep = time.sleep
     history: History
     """History items: ``client.history.download_audio(...)``."""
+
+    # The base class's __init__ runs; its signature is generic (HttpT, SleepT), so this
+    # spells it out with the concrete types, for type checkers and the API reference
+    # (read statically). tests/test_docstrings.py keeps it equal to the base's.
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            api_key: str | None = None,
+            *,
+            base_url: str | httpx.URL | None = None,
+            timeout: float | httpx.Timeout | None = None,
+            max_retries: int = 2,
+            max_connections: int | None = None,
+            http_client: httpx.Client | None = None,
+            allow_insecure_http: bool = False,
+            sleep: Callable[[float], None] | None = None,
+            clock: Callable[[], float] | None = None,
+        ) -> None: ...
 
     def _bind(self) -> None:
         self.history = History(self)

@@ -75,12 +75,12 @@ class APIError(BreezeBlueError):
         headers: httpx.Headers | None = None,
         request: httpx.Request | None = None,
     ) -> None:
-        self.message = message
-        self.status_code = status_code
-        self.code = code
-        self.request_id = request_id
-        self.headers = headers if headers is not None else httpx.Headers()
-        self.request = request
+        self.message: str = message
+        self.status_code: int = status_code
+        self.code: str | None = code
+        self.request_id: str | None = request_id
+        self.headers: httpx.Headers = headers if headers is not None else httpx.Headers()
+        self.request: httpx.Request | None = request
         # Read once, now: an HTTP-date is measured against the moment the response arrived.
         self.retry_after: float | None = parse_retry_after(self.headers.get("retry-after"))
         super().__init__(message)
@@ -140,8 +140,11 @@ class GenerationNotReadyError(APIError):
     """409 ``GENERATION_NOT_READY``: the history item is still running.
 
     ``retry_after`` says how many seconds the server asked to wait before trying again.
-    With ``download_audio(..., wait=True)``, ``waited`` is how long the SDK polled (seconds)
-    and ``polls`` how many times it asked again before giving up.
+
+    Attributes:
+        waited: With ``download_audio(..., wait=True)``, how long the SDK polled before
+            giving up, in seconds; ``None`` without ``wait``.
+        polls: With ``wait=True``, how many times the SDK asked again before giving up.
     """
 
     waited: float | None = None
@@ -164,23 +167,30 @@ class APIConnectionError(BreezeBlueError):
     """The request or the response body could not travel: refused, reset, cut short.
 
     The underlying ``httpx`` exception is chained as ``__cause__``.
+
+    Attributes:
+        request: The request that failed, with the API key removed from its headers, or
+            ``None``.
     """
 
     def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None):
-        self.request = request
-        """The request that failed, with the API key removed from its headers (or ``None``)."""
+        self.request: httpx.Request | None = request
         super().__init__(message)
 
 
 class IncompleteDownloadError(APIConnectionError):
     """The body ended before ``content-length`` bytes arrived: the audio is truncated.
 
-    ``received`` and ``expected`` are byte counts. ``save()`` retries these by itself.
+    ``save()`` retries these by itself.
+
+    Attributes:
+        received: How many bytes of the body arrived.
+        expected: How many bytes ``content-length`` announced.
     """
 
     def __init__(self, received: int, expected: int, *, request: httpx.Request | None = None):
-        self.received = received
-        self.expected = expected
+        self.received: int = received
+        self.expected: int = expected
         super().__init__(
             f"audio body ended after {received} of {expected} bytes; the download is incomplete",
             request=request,

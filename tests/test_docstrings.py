@@ -21,6 +21,8 @@ extension: none of the Napoleon (Sphinx) forms it would show wrongly or warn abo
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,10 +32,16 @@ import griffe
 
 import breeze_blue
 import breeze_blue.testing
+from breeze_blue._base import BaseClient
+from breeze_blue._core.options import DEFAULT_MAX_RETRIES
+from breeze_blue.testing import _plugin
 
 ROOT = Path(__file__).parent.parent
 REFERENCE = ROOT / "docs" / "reference"
 MODULES = {"breeze_blue": breeze_blue.__all__, "breeze_blue.testing": breeze_blue.testing.__all__}
+# The pytest plugin's fixtures: documented in the Testing reference, not exported by a module.
+PLUGIN = "breeze_blue.testing._plugin"
+FIXTURES = _plugin.__all__
 
 
 def load() -> dict[str, griffe.Module]:
@@ -43,6 +51,11 @@ def load() -> dict[str, griffe.Module]:
     modules = {name: cast(griffe.Module, loader.load(name)) for name in MODULES}
     loader.resolve_aliases(external=False, implicit=False)
     return modules
+
+
+def load_plugin() -> griffe.Object | griffe.Alias:
+    """The pytest plugin module, read as the reference reads it."""
+    return load()["breeze_blue.testing"]["_plugin"]
 
 
 def target(obj: griffe.Object | griffe.Alias) -> griffe.Object:
@@ -150,15 +163,149 @@ def test_every_public_name_has_a_docstring() -> None:
 
 
 def test_every_public_name_has_a_place_in_the_reference() -> None:
-    """Each name of ``breeze_blue.__all__`` is rendered by a ``::: breeze_blue.Name`` block.
+    """Each public name is rendered by a block of its own in ``docs/reference/``.
 
-    ``breeze_blue.testing`` is rendered whole, members included, by one block of its own.
+    ``::: breeze_blue.Name`` for ``breeze_blue.__all__``; ``::: breeze_blue.testing.Name``
+    for ``breeze_blue.testing.__all__`` (its page groups them, under the module's own
+    docstring, ``::: breeze_blue.testing``); and the pytest plugin's fixtures, which are
+    no module's attributes, by their path in ``breeze_blue.testing._plugin``.
     """
     pages = "\n".join(p.read_text(encoding="utf-8") for p in REFERENCE.glob("*.md"))
     rendered = set(re.findall(r"^::: ([\w.]+)$", pages, flags=re.MULTILINE))
-    public = {f"breeze_blue.{name}" for name in breeze_blue.__all__ if not name.startswith("__")}
+    public = {
+        f"{module_name}.{name}"
+        for module_name, names in MODULES.items()
+        for name in names
+        if not name.startswith("__")
+    }
+    public |= {f"{PLUGIN}.{name}" for name in FIXTURES}
     assert public <= rendered, f"not in docs/reference/: {sorted(public - rendered)}"
     assert "breeze_blue.testing" in rendered
+
+
+def test_the_pytest_fixtures_say_what_they_yield() -> None:
+    """The fixtures' docstrings are what their section of the reference shows."""
+    plugin = cast(griffe.Module, load_plugin())
+    for name in FIXTURES:
+        fixture = plugin[name]
+        assert fixture.docstring, name
+        sections = fixture.docstring.parse(griffe.Parser.google, warnings=False)
+        kinds = {section.kind for section in sections}
+        assert griffe.DocstringSectionKind.yields in kinds, name
+        assert not napoleon_forms(fixture.docstring.value), name
+
+
+def test_the_aiohttp_client_is_documented_as_itself() -> None:
+    """The reference shows ``DefaultAioHttpClient``, not the stand-in for a missing extra.
+
+    ``_aiohttp.py`` defines the class twice, one of them at run time; griffe, reading the
+    source, keeps the last definition, which must be the real class.
+    """
+    aiohttp = target(load()["breeze_blue"]["DefaultAioHttpClient"])
+    assert isinstance(aiohttp, griffe.Class)
+    assert aiohttp.docstring is not None
+    docstring = aiohttp.docstring.value
+    assert docstring.startswith("An ``httpx.AsyncClient`` whose connections are aiohttp's")
+    assert "Stands in" not in docstring
+    assert [str(base) for base in aiohttp.bases] == ["HttpxAiohttpClient"]
+    init = aiohttp.members["__init__"]
+    assert isinstance(init, griffe.Function)
+    assert [p.name for p in init.parameters] == ["self", "kwargs"]
+    try:
+        import httpx_aiohttp  # noqa: F401, PLC0415
+    except ImportError:
+        return
+    # With the extra installed, the class that runs is the one documented.
+    assert inspect.getdoc(breeze_blue.DefaultAioHttpClient) == inspect.cleandoc(docstring)
+
+
+# What the reference (and a type checker) shows for each client's constructor: the types of
+# the two arguments that differ; the others are the base class's, as the runtime signature.
+CLIENT_TYPES = {
+    "BreezeBlue": {
+        "http_client": "httpx.Client | None",
+        "sleep": "Callable[[float], None] | None",
+    },
+    "AsyncBreezeBlue": {
+        "http_client": "httpx.AsyncClient | None",
+        "sleep": "Callable[[float], Awaitable[None]] | None",
+    },
+}
+
+
+def test_the_clients_show_concrete_signatures_that_match_the_one_that_runs() -> None:
+    """``BreezeBlue`` and ``AsyncBreezeBlue`` declare their ``__init__`` for type checkers and
+    the reference only (under ``TYPE_CHECKING``): the generic base class's runs. The two
+    agree in names, kinds, defaults (``max_retries`` is written ``2`` there, and must stay
+    ``DEFAULT_MAX_RETRIES``) and types, but for ``http_client`` and ``sleep``, which are
+    concrete where the base class has its type variables."""
+    modules = load()
+    runs = inspect.signature(BaseClient.__init__).parameters
+    assert runs["max_retries"].default == DEFAULT_MAX_RETRIES
+    for name, types in CLIENT_TYPES.items():
+        client = target(modules["breeze_blue"][name])
+        assert isinstance(client, griffe.Class)
+        init = client.members["__init__"]  # its own, not the base class's
+        assert isinstance(init, griffe.Function)
+        shown = init.parameters
+        assert [p.name for p in shown] == list(runs), name
+        for parameter in shown:
+            running = runs[parameter.name]
+            assert parameter.kind.value == running.kind.description, (name, parameter.name)
+            if parameter.name == "self":
+                continue
+            assert parameter.default is not None, (name, parameter.name)
+            default = ast.literal_eval(str(parameter.default))
+            assert default == running.default, (name, parameter.name)
+            expected = types.get(parameter.name, running.annotation)
+            assert str(parameter.annotation) == expected, (name, parameter.name)
+        assert str(init.returns) == "None"
+
+
+def unannotated(public: Iterator[tuple[str, griffe.Object, griffe.Class | None]]) -> list[str]:
+    """The public attributes of public classes that have no type for the reference to show."""
+    return sorted(
+        name
+        for name, obj, cls in public
+        if cls is not None and obj.is_attribute and obj.annotation is None
+    )
+
+
+def test_every_public_attribute_has_a_type() -> None:
+    """Each attribute of a public class is annotated where it is assigned or declared
+    (``self.status_code: int = status_code``), so the reference shows its type: in its
+    signature, and in the Type column of its class's ``Attributes:`` table."""
+    gaps = unannotated(public_objects(load()))
+    assert not gaps, "public attributes without a type annotation:\n" + "\n".join(gaps)
+
+
+def test_the_type_rule_catches_an_unannotated_attribute() -> None:
+    """The check itself: ``self.x = x`` in ``__init__`` is reported, annotated forms are not."""
+    module = griffe.visit(
+        "sample",
+        filepath=Path("sample.py"),
+        code=(
+            "class Sample:\n"
+            "    declared: int\n"
+            "    def __init__(self, bare: int, typed: int) -> None:\n"
+            "        self.bare = bare\n"
+            "        self.typed: int = typed\n"
+            "    @property\n"
+            "    def shown(self) -> int:\n"
+            "        return 1\n"
+            "    @property\n"
+            "    def untyped(self):\n"
+            "        return 1\n"
+        ),
+    )
+    sample = module["Sample"]
+    assert isinstance(sample, griffe.Class)
+    members = (
+        (f"sample.Sample.{name}", target(member), sample)
+        for name, member in sample.members.items()
+        if not name.startswith("_")
+    )
+    assert unannotated(members) == ["sample.Sample.bare", "sample.Sample.untyped"]
 
 
 def test_the_rule_catches_a_bare_name() -> None:

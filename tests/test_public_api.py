@@ -45,6 +45,9 @@ EXPORTED = [
     "save",
 ]
 
+# The signature that runs: the base class's, generic over the HTTP client and the sleep.
+# What type checkers and the API reference see is each client's own, with the concrete types
+# (declared under TYPE_CHECKING): tests/test_docstrings.py pins those, and keeps them in step.
 CLIENT_INIT = (
     "(self, api_key: 'str | None' = None, *, base_url: 'str | httpx.URL | None' = None, "
     "timeout: 'float | httpx.Timeout | None' = None, max_retries: 'int' = 2, "
@@ -150,6 +153,33 @@ def test_all_is_pinned() -> None:
 def test_public_signatures_are_pinned() -> None:
     for dotted, expected in SIGNATURES.items():
         assert str(inspect.signature(resolve(dotted))) == expected, dotted  # type: ignore[arg-type]
+
+
+def test_the_aiohttp_client_without_its_extra_says_how_to_install_it() -> None:
+    """Without httpx-aiohttp the name still imports; making one raises, naming the extra."""
+    script = (
+        "import sys\n"
+        "sys.modules['httpx_aiohttp'] = None  # as if not installed: importing it fails\n"
+        "import httpx\n"
+        "from breeze_blue import DefaultAioHttpClient\n"
+        "assert issubclass(DefaultAioHttpClient, httpx.AsyncClient)\n"
+        "try:\n"
+        "    DefaultAioHttpClient()\n"
+        "except RuntimeError as exc:\n"
+        "    print(exc)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == (
+        "DefaultAioHttpClient needs the aiohttp extra: pip install 'breeze-blue[aiohttp]'"
+    )
 
 
 def test_public_members_are_pinned() -> None:

@@ -118,15 +118,15 @@ class ReferenceServer:
             raise ValueError(f"the reference server listens on loopback only, not {host!r}")
         self.items: dict[str, Item] = dict(default_items() if items is None else items)
         """The history items it serves, by id (``add()`` and ``remove()`` change it)."""
-        self.api_keys = frozenset(api_keys)
+        self.api_keys: frozenset[str] = frozenset(api_keys)
         """The ``xi-api-key`` values it accepts."""
-        self.require_key = require_key
+        self.require_key: bool = require_key
         """Whether a request without a valid key gets ``401`` (``False``: anything goes)."""
         self.requests: list[RecordedRequest] = []
         """Every request received, in order, for a test to check what a client sent."""
-        self.connections_opened = 0
+        self.connections_opened: int = 0
         """How many connections clients have opened to this server."""
-        self.peak_connections = 0
+        self.peak_connections: int = 0
         """The most connections that were open at once: a client's pool limit, seen here."""
         self._open_connections = 0
         self._faults: dict[str, deque[Fault | ErrorReply]] = {}

@@ -6,7 +6,9 @@ users would notice fails here.
 
 from __future__ import annotations
 
+import asyncio
 import io
+import time
 from pathlib import Path
 from typing import assert_type
 
@@ -56,7 +58,9 @@ def sync_use() -> None:
         client.history.download_many(["a"], "backup", on_item=lambda result: print(result.status))
         patient = client.with_options(max_retries=5)
         assert_type(patient, BreezeBlue)
-    BreezeBlue(http_client=httpx.Client())
+    BreezeBlue(http_client=httpx.Client(), sleep=time.sleep, clock=time.monotonic)
+    BreezeBlue(http_client=httpx.AsyncClient())  # type: ignore[arg-type]
+    BreezeBlue(sleep=asyncio.sleep)  # type: ignore[arg-type]
     try:
         client.history.download_audio("hist_01haudio")
     except GenerationNotReadyError as err:
@@ -76,4 +80,6 @@ async def async_use() -> None:
         assert_type(client.with_options(timeout=5.0), AsyncBreezeBlue)
         many = await client.history.download_many(["hist_01haudio"], "backup", wait=True)
         assert_type(many.bytes, int)
-    AsyncBreezeBlue(http_client=httpx.AsyncClient())
+    AsyncBreezeBlue(http_client=httpx.AsyncClient(), sleep=asyncio.sleep)
+    AsyncBreezeBlue(http_client=httpx.Client())  # type: ignore[arg-type]
+    AsyncBreezeBlue(sleep=time.sleep)  # type: ignore[arg-type]
