@@ -58,8 +58,8 @@ async def asave(
             written so far, after every chunk.
 
     Raises:
-        BreezeBlueError: the event loop is not asyncio's (uvloop included), before anything
-            is read or written.
+        BreezeBlueError: the event loop is not asyncio (uvloop counts as asyncio), e.g.
+            trio; raised before anything is read or written.
 
     Examples:
         >>> audio = await client.history.download_audio("hist_01haudio")

@@ -139,6 +139,7 @@ class AsyncHistory:
         Examples:
             >>> audio = await client.history.download_audio("hist_01haudio", wait=True)
             >>> await asave(audio, Path("history.wav"))
+            PosixPath('history.wav')
         """
         require_asyncio("AsyncBreezeBlue")
         client = self._client
@@ -190,6 +191,7 @@ class AsyncHistory:
         temporary files are removed: run it again to pick up where it stopped.
 
         Examples:
+            >>> ids = ["hist_mpeg", "hist_wav"]
             >>> report = await client.history.download_many(ids, "backup", concurrency=16)
             >>> report.ok, report.bytes
             (True, 8226)
@@ -235,6 +237,7 @@ class AsyncBreezeBlue(BaseClient[httpx.AsyncClient, Callable[[float], Awaitable[
         >>> async with AsyncBreezeBlue() as client:
         ...     audio = await client.history.download_audio("hist_01haudio")
         ...     await asave(audio, Path("history.wav"))
+        PosixPath('history.wav')
     """
 
     _http_class = httpx.AsyncClient

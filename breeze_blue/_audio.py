@@ -31,8 +31,9 @@ class _AudioBase:
 
     @property
     def headers(self) -> httpx.Headers:
-        """All response headers: of the first answer, or of the answer ``save()`` had to
-        start the audio over with (a resume's ``206`` leaves them as they were)."""
+        """All response headers: of the first answer or, if ``save()`` (``asave()`` for
+        an ``AsyncAudio``) had to start the download over, of the answer it started over
+        with (a resume's ``206`` leaves them as they were)."""
         return self._body.headers
 
     @property
@@ -82,10 +83,13 @@ class Audio(_AudioBase):
     when a ``with`` block ends.
 
     Examples:
+        >>> import hashlib
+        >>> digest = hashlib.sha256()  # anything that takes the bytes as they arrive
         >>> with client.history.download_audio("hist_01haudio") as audio:
         ...     print(audio.content_type, audio.content_length)
         ...     for chunk in audio.iter_bytes():
-        ...         sink.write(chunk)
+        ...         digest.update(chunk)
+        audio/wav 70604
     """
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
@@ -129,9 +133,11 @@ class AsyncAudio(_AudioBase):
     connection with ``aclose()`` or an ``async with`` block.
 
     Examples:
+        >>> import hashlib
+        >>> digest = hashlib.sha256()  # anything that takes the bytes as they arrive
         >>> async with await client.history.download_audio("hist_01haudio") as audio:
         ...     async for chunk in audio.aiter_bytes():
-        ...         sink.write(chunk)
+        ...         digest.update(chunk)
     """
 
     def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:

@@ -117,7 +117,9 @@ class BaseClient(Generic[HttpT, SleepT]):
     ) -> Self:
         """A copy with some options changed, sharing this client's connection pool.
 
-        Closing the copy leaves the pool open; close the original when done.
+        An argument left out keeps this client's value: ``UNSET``, the default in the
+        signature, stands for "not given". Closing the copy leaves the pool open; close the
+        original when done.
 
         Examples:
             >>> patient = client.with_options(max_retries=5, timeout=300)

@@ -102,7 +102,8 @@ class History:
         The request is sent now and its status checked before this returns; only the body
         is left to stream, through the returned [`Audio`][breeze_blue.Audio]. Connection
         failures, timeouts and 408, 429, 500, 502, 503 and 504 answers are retried
-        (``max_retries``), honouring ``Retry-After``.
+        (``max_retries``), honouring ``Retry-After``; an answer asking to wait longer than
+        the SDK waits (60 s) is raised at once.
 
         Args:
             history_item_id: History item identifier returned by generation responses or
@@ -112,7 +113,10 @@ class History:
             wait_timeout: With ``wait=True``, give up after this many seconds.
 
         Raises:
-            TypeError, ValueError: the id is not a non-empty ``str`` (nothing is sent).
+            TypeError: the id is not a ``str``, or ``wait_timeout`` not a number (nothing
+                is sent).
+            ValueError: the id is empty, too long, holds control characters or is ``.`` or
+                ``..``; or ``wait_timeout`` is negative (nothing is sent).
             NotFoundError: the audio does not exist or is no longer available.
             GenerationNotReadyError: the item is still running (``retry_after``; with
                 ``wait=True``, it still was after ``wait_timeout``: see ``waited``).
@@ -122,11 +126,14 @@ class History:
             RateLimitError: the server still limited the rate once retries were spent.
             InternalServerError: the server still failed once retries were spent.
             APIError: any other error of the API, once retries are spent.
-            APIConnectionError, APITimeoutError: the request could not be completed.
+            APIConnectionError: the request could not be completed
+                ([`APITimeoutError`][breeze_blue.APITimeoutError], a subclass, when it timed
+                out).
 
         Examples:
             >>> audio = client.history.download_audio("hist_01haudio", wait=True)
             >>> save(audio, Path("history.wav"))
+            PosixPath('history.wav')
         """
         client = self._client
         flow = download_flow(
@@ -190,8 +197,8 @@ class History:
         What would fail every item raises at once: a refused key
         ([`AuthenticationError`][breeze_blue.AuthenticationError]); a server that cannot be
         reached ([`APIConnectionError`][breeze_blue.APIConnectionError]: no connection opened
-        before any answer, or for twice ``concurrency`` items in a row); a ``429`` asking to
-        wait longer than the client's ``max_retry_after``
+        before any answer, or none for ``2 * concurrency`` items in a row, and at least 16);
+        a ``429`` asking to wait longer than the SDK waits (60 s)
         ([`RateLimitError`][breeze_blue.RateLimitError]); a closed client; a folder that
         cannot be made. Ctrl-C stops new work and lets the downloads in flight finish
         (their files are complete, or their temporary files removed), then re-raises.
@@ -213,10 +220,13 @@ class History:
                 in input order.
 
         Raises:
-            TypeError, ValueError: a malformed argument (nothing is sent).
+            TypeError: an argument of the wrong type, such as a single ``str`` for ``ids``
+                (nothing is sent).
+            ValueError: an argument out of range: ``concurrency`` not from 1 to 256,
+                ``shard`` not ``1 <= K <= N``, a negative ``wait_timeout`` (nothing is sent).
             AuthenticationError: the API key was refused.
             APIConnectionError: the server could not be reached.
-            RateLimitError: the server asked to wait longer than ``max_retry_after``.
+            RateLimitError: the server asked to wait longer than the SDK waits (60 s).
 
         Examples:
             >>> report = client.history.download_many(["hist_01haudio", "hist_wav"], "backup")
@@ -274,6 +284,7 @@ class BreezeBlue(BaseClient[httpx.Client, Callable[[float], None]]):
         >>> from breeze_blue import BreezeBlue, save
         >>> with BreezeBlue() as client:  # reads BREEZE_API_KEY
         ...     save(client.history.download_audio("hist_01haudio"), "history.wav")
+        PosixPath('history.wav')
     """
 
     _http_class = httpx.Client

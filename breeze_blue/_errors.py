@@ -121,7 +121,8 @@ def _rebuild(
 
 
 class BadRequestError(APIError):
-    """400 ``INVALID_REQUEST``: the request was malformed."""
+    """400 or 416 ``INVALID_REQUEST``: the request was malformed, or (416) its ``Range``
+    cannot be satisfied, for example because it starts beyond the end of the audio."""
 
 
 class AuthenticationError(APIError):

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["DownloadReport", "DownloadResult", "DownloadStatus"]
-
-DownloadStatus = Literal["saved", "skipped", "failed"]
+__all__ = ["DownloadReport", "DownloadResult"]
 
 
 @dataclass(frozen=True)
@@ -29,12 +27,13 @@ class DownloadResult:
             for an id that cannot be a file name, ...).
 
     Examples:
+        >>> report = client.history.download_many(["hist_mpeg", "hist_missing"], "backup")
         >>> for result in report.failed:
         ...     print(result.history_item_id, type(result.error).__name__, result.error)
     """
 
     history_item_id: str
-    status: DownloadStatus
+    status: Literal["saved", "skipped", "failed"]
     path: Path | None = None
     size: int | None = None
     media_type: str | None = None
@@ -58,8 +57,10 @@ class DownloadReport:
         rate_limited: How many ``429`` answers the call received.
 
     Examples:
+        >>> ids = ["hist_mpeg", "hist_wav", "hist_missing"]
         >>> report = client.history.download_many(ids, "backup/")
         >>> print(len(report.saved), len(report.skipped), len(report.failed))
+        2 0 1
     """
 
     results: Sequence[DownloadResult]

@@ -18,7 +18,7 @@ from ._stream import RESTART, Piece, recovering_chunks
 class Writable(Protocol):
     """What ``save()`` and ``asave()`` also write to: anything with a binary ``write()``.
 
-    An open binary file, a socket file, a hash, a pipe. It is written in place, not
+    An open binary file, a socket file, a pipe, an ``io.BytesIO``. It is written in place, not
     atomically; a broken download starts over in it only if it can also ``seek`` and
     ``truncate``.
     """

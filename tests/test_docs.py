@@ -492,7 +492,7 @@ def test_the_site_navigation_lists_every_guide_and_the_http_api(
     pages = [
         ("API reference", "reference/"),
         ("Clients", "reference/client/"),
-        ("Errors", "reference/errors/"),
+        ("Exceptions", "reference/errors/"),
         ("Testing", "reference/testing/"),
         ("HTTP API", "reference/http/"),
         ("Generator matrix", "interop/"),

@@ -11,8 +11,14 @@ Attributes (dataclass fields, exception attributes set in ``__init__``) rarely c
 docstring of their own in this code base: they are described in their class's docstring,
 which the reference shows right under the class heading. So an attribute also counts as
 documented when its class's docstring, or that of a base class in the package, lists it in
-an ``Attributes:`` section or names it in double backticks (``name``). Methods, properties,
-functions, classes and module-level constants need a docstring of their own.
+an ``Attributes:`` section, which the reference shows as a table of names, types and
+descriptions. Naming it in the prose (``name``) is not enough: nothing then says what it
+is. Methods, properties, functions, classes and module-level constants need a docstring of
+their own.
+
+A block of ``docs/reference/`` with ``show_if_no_docstring: true`` gives every public
+member a heading, a docstring-less attribute too, with an empty body under it: there, each
+member needs a docstring of its own (see ``empty_bodies``).
 
 The same public docstrings are written in the Google style as griffe reads it, with no
 extension: none of the Napoleon (Sphinx) forms it would show wrongly or warn about under
@@ -24,11 +30,12 @@ from __future__ import annotations
 import ast
 import inspect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import griffe
+import yaml
 
 import breeze_blue
 import breeze_blue.testing
@@ -63,12 +70,12 @@ def target(obj: griffe.Object | griffe.Alias) -> griffe.Object:
 
 
 def named_in(cls: griffe.Class, package: str = "breeze_blue") -> set[str]:
-    """Attributes the class documents in its docstring, or its package base classes do."""
+    """Attributes the ``Attributes:`` section of the class's docstring describes, or that of
+    one of its package base classes (a mere mention in the prose does not count)."""
     names: set[str] = set()
     for klass in [cls, *cls.mro()]:
         if not klass.path.startswith(package) or klass.docstring is None:
             continue
-        names |= set(re.findall(r"``(\w+)", klass.docstring.value))
         for section in klass.docstring.parse(griffe.Parser.google, warnings=False):
             if section.kind is griffe.DocstringSectionKind.attributes:
                 names |= {attribute.name for attribute in section.value}
@@ -109,17 +116,20 @@ def undocumented() -> list[str]:
 
 ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|exc|data|mod|obj):`[^`]*`")
 SECTION = re.compile(r"(\w[\w ]*):")
-GROUPED = re.compile(r"\w+(?:\s*,\s*\w+)+\s*(?:\(.*\))?\s*:")
-NAME_SECTIONS = {"args", "arguments", "params", "parameters", "attributes"}  # "name: text"
+GROUPED = re.compile(r"[\w.]+(?:\s*,\s*[\w.]+)+\s*(?:\(.*\))?\s*:")
+# "name: text" (or "Type: text"): one name per entry. griffe would read "a, b: text" in
+# Args as a parameter called "a, b", and in Raises show a row for the tuple "(A, B)".
+NAME_SECTIONS = {"args", "arguments", "params", "parameters", "attributes", "raises"}
 
 
 def napoleon_forms(docstring: str) -> list[str]:
     """The Napoleon forms in ``docstring`` that griffe's Google-style parser does not read.
 
-    An ``Example:`` section (griffe's is ``Examples:``); ``a, b: text`` in ``Args:`` (write
-    one entry per name); a ``Raises:`` entry whose type list wraps onto the next line, so
-    that its first line has no ``Type: text``; Sphinx roles, ``:class:`` and the like (write
-    the name in double backticks, or a cross-reference: ``[Audio][breeze_blue.Audio]``).
+    An ``Example:`` section (griffe's is ``Examples:``); ``a, b: text`` in ``Args:`` or
+    ``Attributes:``, or ``A, B: text`` in ``Raises:`` (write one entry per name or type); a
+    ``Raises:`` entry whose type list wraps onto the next line, so that its first line has
+    no ``Type: text``; Sphinx roles, ``:class:`` and the like (write the name in double
+    backticks, or a cross-reference: ``[Audio][breeze_blue.Audio]``).
     """
     found = [f"Sphinx role {role}" for role in ROLE.findall(docstring)]
     section, section_indent, entry_indent = "", -1, -1
@@ -309,14 +319,24 @@ def test_the_type_rule_catches_an_unannotated_attribute() -> None:
 
 
 def test_the_rule_catches_a_bare_name() -> None:
-    """The check itself: a class with a bare method and a bare field is reported."""
+    """The check itself: a bare method, a bare field and a field the class's prose only
+    names are reported; a field with a docstring or an ``Attributes:`` entry is not."""
     module = griffe.visit(
         "sample",
         filepath=Path("sample.py"),
         code=(
+            "from dataclasses import dataclass\n"
+            "@dataclass\n"
             "class Sample:\n"
-            '    """A sample; ``named`` is described here."""\n'
-            "    named: int\n"
+            '    """A sample; ``mentioned`` is only named here.\n'
+            "\n"
+            "    Attributes:\n"
+            "        listed: Described here.\n"
+            '    """\n'
+            "    listed: int\n"
+            "    mentioned: int\n"
+            "    own: int\n"
+            '    """Described here."""\n'
             "    bare: int\n"
             "    def method(self) -> None:\n"
             "        pass\n"
@@ -327,9 +347,112 @@ def test_the_rule_catches_a_bare_name() -> None:
     bare = sorted(
         name
         for name, member in sample.members.items()
-        if not member.docstring and not (member.is_attribute and name in named_in(sample, "sample"))
+        if not name.startswith("_")
+        and not member.docstring
+        and not (member.is_attribute and name in named_in(sample, "sample"))
     )
-    assert bare == ["bare", "method"]
+    assert bare == ["bare", "mentioned", "method"]
+
+
+BLOCK = re.compile(r"^::: ([\w.]+)\n((?:    .*\n)*)", flags=re.MULTILINE)
+
+
+def handler_options() -> dict[str, Any]:
+    """The mkdocstrings options ``mkdocs.yml`` gives every block."""
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    plugins = [p for p in config["plugins"] if isinstance(p, dict) and "mkdocstrings" in p]
+    options: dict[str, Any] = plugins[0]["mkdocstrings"]["handlers"]["python"]["options"]
+    return options
+
+
+def empty_bodies(
+    page: str, lookup: Callable[[str], griffe.Object | griffe.Alias], defaults: dict[str, Any]
+) -> list[str]:
+    """The objects a reference page shows as a heading with nothing under it.
+
+    A block (``::: path``, then its ``options:``) with ``show_if_no_docstring: true``
+    renders its object and each public member (inherited ones too, with
+    ``inherited_members``) whether or not it has a docstring; one without a docstring is
+    a bare heading, even when its class's ``Attributes:`` table describes it.
+    """
+    found: list[str] = []
+    for match in BLOCK.finditer(page):
+        block = yaml.safe_load(match[2]) or {}
+        options = {**defaults, **(block.get("options") or {})}
+        if not options.get("show_if_no_docstring", False):
+            continue
+        obj = target(lookup(match[1]))
+        package = obj.path.split(".")[0]
+        if not obj.docstring:
+            found.append(obj.path)
+        if options.get("members", True) is False or not isinstance(obj, griffe.Class):
+            continue
+        members = obj.all_members if options.get("inherited_members") else obj.members
+        for name, member in members.items():
+            if name.startswith("_"):
+                continue
+            member_obj = target(member)
+            if member_obj.path.startswith(package) and not member_obj.docstring:
+                found.append(f"{match[1]}.{name}")
+    return found
+
+
+def test_no_reference_block_shows_an_empty_heading() -> None:
+    """Under ``show_if_no_docstring: true`` every member shown has a docstring of its own."""
+    modules = load()
+
+    def lookup(path: str) -> griffe.Object | griffe.Alias:
+        top, *rest = path.split(".")
+        obj: griffe.Object | griffe.Alias = modules.get(path) or modules[top]
+        if path not in modules:
+            for part in rest:
+                obj = obj[part]
+        return obj
+
+    defaults = handler_options()
+    found = [
+        f"{page.name}: {name}"
+        for page in sorted(REFERENCE.glob("*.md"))
+        for name in empty_bodies(page.read_text(encoding="utf-8"), lookup, defaults)
+    ]
+    assert not found, "shown as a heading with no description under it:\n" + "\n".join(found)
+
+
+def test_the_empty_heading_rule_catches_a_bare_field() -> None:
+    """The check itself: only the block that shows bare members reports them."""
+    module = griffe.visit(
+        "sample",
+        filepath=Path("sample.py"),
+        code=(
+            "class Sample:\n"
+            '    """A sample.\n'
+            "\n"
+            "    Attributes:\n"
+            "        listed: Described in the table only.\n"
+            '    """\n'
+            "    listed: int\n"
+            "    own: int\n"
+            '    """Described here."""\n'
+            "class Bare:\n"
+            "    pass\n"
+        ),
+    )
+    page = (
+        "# Sample\n\n"
+        "::: sample.Sample\n"
+        "    options:\n"
+        "      heading_level: 3\n"
+        "      show_if_no_docstring: true\n"
+        "\n"
+        "::: sample.Sample\n"
+        "\n"
+        "::: sample.Bare\n"
+        "    options:\n"
+        "      show_if_no_docstring: true\n"
+        "      members: false\n"
+    )
+    found = empty_bodies(page, lambda path: module[path.removeprefix("sample.")], {})
+    assert found == ["sample.Sample.listed", "sample.Bare"]
 
 
 def test_public_docstrings_use_no_napoleon_only_forms() -> None:
@@ -347,7 +470,7 @@ def test_public_docstrings_use_no_napoleon_only_forms() -> None:
 
 
 def test_the_napoleon_check_catches_each_form() -> None:
-    """The check itself: each of the four forms is reported, and their Google forms are not."""
+    """The check itself: each of the forms is reported, and their Google forms are not."""
     napoleon = (
         "Save :class:`Audio` with :meth:`read`.\n"
         "\n"
@@ -358,13 +481,20 @@ def test_the_napoleon_check_catches_each_form() -> None:
         "Raises:\n"
         "    KeyError, ValueError,\n"
         "    TypeError: A bad side.\n"
+        "    OSError, httpx.HTTPError: A bad side, on one line.\n"
         "\n"
         "Example:\n"
         "    >>> f(1, 2)\n"
     )
     found = napoleon_forms(napoleon)
-    assert len(found) == 5, found
-    for form in [":class:`Audio`", ":meth:`read`", "'a, b: Both", "'KeyError, ValueError,'"]:
+    assert len(found) == 6, found
+    for form in [
+        ":class:`Audio`",
+        ":meth:`read`",
+        "'a, b: Both",
+        "'KeyError, ValueError,'",
+        "grouped entry in Raises: 'OSError, httpx.HTTPError: A bad",
+    ]:
         assert any(form in each for each in found), (form, found)
     assert any("'Example:'" in each for each in found), found
     google = (
@@ -377,7 +507,8 @@ def test_the_napoleon_check_catches_each_form() -> None:
         "\n"
         "Raises:\n"
         "    KeyError: A bad side.\n"
-        "    TypeError, ValueError: A bad side, on one line.\n"
+        "    TypeError: A bad side, with a comma, and ``(a, b): c`` in it.\n"
+        "    httpx.HTTPError: A bad side, far away.\n"
         "\n"
         "Examples:\n"
         "    >>> f(1, 2)\n"

@@ -242,8 +242,8 @@ class Gatekeeper:
         A ``429`` (with or without ``Retry-After``) or a ``503`` with one closes the gate
         for every worker, whatever the item does next. The item asks again through the
         gate unless it was turned back too often (``THROTTLES_PER_RETRY``) or asked to
-        wait longer than ``max_retry_after``: then its flow decides (a retry, or the typed
-        error, which ``is_fatal()`` may find stops the run).
+        wait longer than the policy's ``max_retry_after`` (60 s): then its flow decides (a
+        retry, or the typed error, which ``failed()`` may find stops the run).
         """
         delay = self._throttle_delay(outcome)
         if isinstance(outcome, httpx.Response):
@@ -278,7 +278,7 @@ class Gatekeeper:
 
         A refused key; a server that never answered, or stopped answering for
         ``unreachable_after()`` items in a row; a ``429`` asking to wait longer than the
-        client's ``max_retry_after``, which every item would meet.
+        retry policy's ``max_retry_after`` (60 s), which every item would meet.
         """
         if isinstance(exc, AuthenticationError):
             return True

@@ -1,6 +1,7 @@
 """A reference Breeze Blue server for your own tests and demos, on loopback only.
 
-Standard library only; nothing here is imported by ``import breeze_blue``.
+Standard library only; nothing here is imported by ``import breeze_blue``. The pytest
+fixtures ``breeze_blue_server`` and ``breeze_blue_client`` start it for a test.
 
 Examples:
     >>> from breeze_blue import BreezeBlue

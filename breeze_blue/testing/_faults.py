@@ -21,8 +21,10 @@ __all__ = [
 class Drop:
     """Send the headers and ``after`` body bytes, then cut the connection.
 
-    ``reset=True`` aborts it (TCP RST) like a crashed peer; ``False`` closes it cleanly,
-    which leaves a body shorter than its ``content-length``.
+    Attributes:
+        after: How many body bytes to send before the cut.
+        reset: ``True``: abort the connection (TCP RST), like a crashed peer; ``False``:
+            close it cleanly, which leaves a body shorter than its ``content-length``.
     """
 
     after: int
@@ -31,7 +33,13 @@ class Drop:
 
 @dataclass(frozen=True)
 class Stall:
-    """Stop sending for ``seconds`` after ``after`` body bytes (``None``: before the headers)."""
+    """Stop sending for a while: in the middle of the body, or before the headers.
+
+    Attributes:
+        seconds: How long to stop sending, in seconds.
+        after: How many body bytes to send first (``0``: stop right after the headers);
+            ``None``: stop before the headers.
+    """
 
     seconds: float
     after: int | None = 0
@@ -39,7 +47,12 @@ class Stall:
 
 @dataclass(frozen=True)
 class Redirect:
-    """Answer with a redirect (``status``) to ``location`` instead."""
+    """Answer with a redirect instead of the audio.
+
+    Attributes:
+        location: Where to redirect to: the ``location`` header, sent as it is.
+        status: The HTTP status to answer with, a ``3xx``.
+    """
 
     location: str
     status: int = 302
@@ -47,7 +60,12 @@ class Redirect:
 
 @dataclass(frozen=True)
 class Trickle:
-    """Send the body ``chunk`` bytes at a time, ``delay`` seconds apart: slow but whole."""
+    """Send the body a little at a time: slow but whole.
+
+    Attributes:
+        chunk: How many bytes to send at a time.
+        delay: Seconds to wait after each chunk.
+    """
 
     chunk: int = 16 * 1024
     delay: float = 0.002
@@ -63,8 +81,11 @@ class ChangeValidator:
     """Serve the item under a new ``ETag``: the audio changed since the first request.
 
     A ``Range`` request with the old validator in ``If-Range`` then gets the whole new audio
-    (``200``), as RFC 9110 says; with ``ignore_if_range=True`` it gets the part it asked for
-    (``206`` under the new ``ETag``), as a server that ignores ``If-Range`` would send.
+    (``200``), as RFC 9110 says.
+
+    Attributes:
+        ignore_if_range: Answer such a request with the part it asked for instead (``206``
+            under the new ``ETag``), as a server that ignores ``If-Range`` would.
     """
 
     ignore_if_range: bool = False
@@ -72,8 +93,12 @@ class ChangeValidator:
 
 @dataclass(frozen=True)
 class PartialContent:
-    """Answer a request for the whole audio with ``206`` and only the bytes from ``start``,
-    as a misbehaving proxy or cache might."""
+    """Answer a request for the whole audio with ``206`` and only its last part, as a
+    misbehaving proxy or cache might.
+
+    Attributes:
+        start: The offset of the first byte sent, as the ``content-range`` says.
+    """
 
     start: int
 

@@ -53,19 +53,26 @@ def pattern_bytes(seed: str, size: int) -> Iterator[bytes]:
 class Ready:
     """A completed item whose audio can be downloaded.
 
-    Give either ``body`` (exact bytes) or ``size`` (that many deterministic bytes, streamed
-    and never held in memory). ``cut_after`` makes the server drop the connection after that
-    many body bytes while still announcing the full ``content-length``: a broken download.
-    ``ranges=True`` advertises ``Accept-Ranges: bytes`` with an ``ETag`` and
-    ``Last-Modified`` and answers ``Range`` requests with ``206``.
+    Give either ``body`` or ``size``.
+
+    Attributes:
+        media_type: The ``content-type`` the audio is served with.
+        body: The exact bytes to serve.
+        size: Serve this many deterministic bytes instead
+            ([`pattern_bytes()`][breeze_blue.testing.pattern_bytes]), made as they are sent
+            and never held in memory.
+        filename: The name suggested in ``content-disposition``; ``None``: the id and the
+            extension of ``media_type``.
+        cut_after: Drop the connection after this many body bytes while still announcing
+            the full ``content-length``: a broken download. ``None``: send it all.
+        ranges: Advertise ``Accept-Ranges: bytes`` with an ``ETag`` and ``Last-Modified``,
+            and answer ``Range`` requests with ``206``.
     """
 
     media_type: str = "audio/mpeg"
-    """The ``content-type`` the audio is served with."""
     body: bytes | None = None
     size: int | None = None
     filename: str | None = None
-    """The name suggested in ``content-disposition``; ``None``: the id and the extension."""
     cut_after: int | None = None
     ranges: bool = False
 

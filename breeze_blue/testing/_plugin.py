@@ -33,6 +33,7 @@ def breeze_blue_server() -> Iterator[ReferenceServer]:
         The running server, for the duration of the test.
 
     Examples:
+        >>> from breeze_blue.testing import Ready
         >>> def test_my_item(breeze_blue_server, breeze_blue_client):
         ...     breeze_blue_server.add("hist_mine", Ready(body=b"ID3..."))
         ...     assert breeze_blue_client.history.download_audio("hist_mine").read() == b"ID3..."

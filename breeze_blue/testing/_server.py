@@ -207,6 +207,7 @@ class ReferenceServer:
         to the next N requests first, like a generation that is still running.
 
         Examples:
+            >>> wav = tone_wav()  # a short, playable WAV
             >>> server.add("hist_new", Ready(media_type="audio/wav", body=wav), running_polls=2)
         """
         with self._lock:

@@ -10,7 +10,7 @@ import asyncio
 import io
 import time
 from pathlib import Path
-from typing import assert_type
+from typing import Literal, assert_type
 
 import httpx
 
@@ -55,6 +55,7 @@ def sync_use() -> None:
         assert_type(report.failed, list[DownloadResult])
         assert_type(report.results[0].error, BaseException | None)
         assert_type(report.results[0].path, Path | None)
+        assert_type(report.results[0].status, Literal["saved", "skipped", "failed"])
         client.history.download_many(["a"], "backup", on_item=lambda result: print(result.status))
         patient = client.with_options(max_retries=5)
         assert_type(patient, BreezeBlue)
