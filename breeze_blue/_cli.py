@@ -41,6 +41,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from ._files.folder import names_a_folder
 from ._report import DownloadResult
 from ._save import save
 from ._version import __version__
@@ -272,9 +273,8 @@ def _download(args: argparse.Namespace) -> int:
             save(audio, sys.stdout.buffer, progress=bar.update)
             path = None
         else:
-            if _names_a_folder(args.output):
-                # `-o downloads/` means a folder, as with several ids; Path() would drop the
-                # slash and save a file named `downloads`.
+            if names_a_folder(args.output):
+                # `-o downloads/` is a folder, created if missing, as with several ids.
                 Path(args.output).mkdir(parents=True, exist_ok=True)
             path = save(audio, Path(args.output), progress=bar.update)
     size = path.stat().st_size if path is not None else audio.content_length
@@ -292,11 +292,6 @@ def _download(args: argparse.Namespace) -> int:
     else:
         print(f"saved {result['path']} ({size:,} bytes, {audio.content_type})", file=out)
     return EXIT_OK
-
-
-def _names_a_folder(output: str) -> bool:
-    """Whether ``-o`` ends with a path separator: the user asked for a folder."""
-    return output.endswith(("/", os.sep) + ((os.altsep,) if os.altsep else ()))
 
 
 def _read_key(api_key_file: str | None) -> str | None:

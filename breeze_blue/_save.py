@@ -11,6 +11,7 @@ from typing import Protocol, TypeAlias, cast, overload
 from ._audio import AsyncAudio, Audio, body_of
 from ._core.parsing import extension_for, safe_filename
 from ._files.atomic import AtomicFile
+from ._files.folder import names_a_folder
 from ._files.sinks import FileSink, ObjectSink, ThreadedSink
 from ._stream import RESTART, Piece, recovering_chunks
 
@@ -156,9 +157,6 @@ def checked_chunk(chunk: object) -> bytes | bytearray | memoryview:
     return chunk
 
 
-_SEPARATORS = ("/", os.sep) + ((os.altsep,) if os.altsep else ())
-
-
 def destination_for(audio: object, path: str | os.PathLike[str]) -> Path:
     """The file to write: ``path``, or a safe name inside it when it is a folder."""
     if not isinstance(path, str | os.PathLike):
@@ -166,9 +164,8 @@ def destination_for(audio: object, path: str | os.PathLike[str]) -> Path:
     destination = Path(path)
     if str(path) == "":
         raise ValueError("path must not be empty")
-    # "downloads/" names a folder, but Path() drops the slash: without this check a missing
-    # folder would silently become a file called "downloads".
-    if isinstance(path, str) and path.endswith(_SEPARATORS) and not destination.is_dir():
+    # Else a missing "downloads/" would silently become a file called "downloads".
+    if isinstance(path, str) and names_a_folder(path) and not destination.is_dir():
         raise FileNotFoundError(errno.ENOENT, f"cannot save: folder {path!r} does not exist", path)
     if destination.is_dir():
         if not isinstance(audio, Audio | AsyncAudio):

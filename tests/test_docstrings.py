@@ -289,24 +289,25 @@ def test_every_public_attribute_has_a_type() -> None:
     assert not gaps, "public attributes without a type annotation:\n" + "\n".join(gaps)
 
 
+def sample_module(code: str) -> griffe.Module:
+    """``code`` read by griffe as the module ``sample``: what the rules' self-tests check."""
+    return griffe.visit("sample", filepath=Path("sample.py"), code=code)
+
+
 def test_the_type_rule_catches_an_unannotated_attribute() -> None:
     """The check itself: ``self.x = x`` in ``__init__`` is reported, annotated forms are not."""
-    module = griffe.visit(
-        "sample",
-        filepath=Path("sample.py"),
-        code=(
-            "class Sample:\n"
-            "    declared: int\n"
-            "    def __init__(self, bare: int, typed: int) -> None:\n"
-            "        self.bare = bare\n"
-            "        self.typed: int = typed\n"
-            "    @property\n"
-            "    def shown(self) -> int:\n"
-            "        return 1\n"
-            "    @property\n"
-            "    def untyped(self):\n"
-            "        return 1\n"
-        ),
+    module = sample_module(
+        "class Sample:\n"
+        "    declared: int\n"
+        "    def __init__(self, bare: int, typed: int) -> None:\n"
+        "        self.bare = bare\n"
+        "        self.typed: int = typed\n"
+        "    @property\n"
+        "    def shown(self) -> int:\n"
+        "        return 1\n"
+        "    @property\n"
+        "    def untyped(self):\n"
+        "        return 1\n"
     )
     sample = module["Sample"]
     assert isinstance(sample, griffe.Class)
@@ -321,26 +322,22 @@ def test_the_type_rule_catches_an_unannotated_attribute() -> None:
 def test_the_rule_catches_a_bare_name() -> None:
     """The check itself: a bare method, a bare field and a field the class's prose only
     names are reported; a field with a docstring or an ``Attributes:`` entry is not."""
-    module = griffe.visit(
-        "sample",
-        filepath=Path("sample.py"),
-        code=(
-            "from dataclasses import dataclass\n"
-            "@dataclass\n"
-            "class Sample:\n"
-            '    """A sample; ``mentioned`` is only named here.\n'
-            "\n"
-            "    Attributes:\n"
-            "        listed: Described here.\n"
-            '    """\n'
-            "    listed: int\n"
-            "    mentioned: int\n"
-            "    own: int\n"
-            '    """Described here."""\n'
-            "    bare: int\n"
-            "    def method(self) -> None:\n"
-            "        pass\n"
-        ),
+    module = sample_module(
+        "from dataclasses import dataclass\n"
+        "@dataclass\n"
+        "class Sample:\n"
+        '    """A sample; ``mentioned`` is only named here.\n'
+        "\n"
+        "    Attributes:\n"
+        "        listed: Described here.\n"
+        '    """\n'
+        "    listed: int\n"
+        "    mentioned: int\n"
+        "    own: int\n"
+        '    """Described here."""\n'
+        "    bare: int\n"
+        "    def method(self) -> None:\n"
+        "        pass\n"
     )
     sample = module["Sample"]
     assert isinstance(sample, griffe.Class)
@@ -420,22 +417,18 @@ def test_no_reference_block_shows_an_empty_heading() -> None:
 
 def test_the_empty_heading_rule_catches_a_bare_field() -> None:
     """The check itself: only the block that shows bare members reports them."""
-    module = griffe.visit(
-        "sample",
-        filepath=Path("sample.py"),
-        code=(
-            "class Sample:\n"
-            '    """A sample.\n'
-            "\n"
-            "    Attributes:\n"
-            "        listed: Described in the table only.\n"
-            '    """\n'
-            "    listed: int\n"
-            "    own: int\n"
-            '    """Described here."""\n'
-            "class Bare:\n"
-            "    pass\n"
-        ),
+    module = sample_module(
+        "class Sample:\n"
+        '    """A sample.\n'
+        "\n"
+        "    Attributes:\n"
+        "        listed: Described in the table only.\n"
+        '    """\n'
+        "    listed: int\n"
+        "    own: int\n"
+        '    """Described here."""\n'
+        "class Bare:\n"
+        "    pass\n"
     )
     page = (
         "# Sample\n\n"

@@ -15,6 +15,7 @@ __all__ = [
     "find_complete",
     "ignores_case",
     "look_for_complete",
+    "names_a_folder",
     "prepare_folder",
     "remove_other_copies",
     "remove_stale_temps",
@@ -24,6 +25,14 @@ __all__ = [
 # names an item's file could have are considered (a stem's characters; an extension, unless
 # the name was cut at 64 bytes), so a user's own files in the folder are never touched.
 _TEMP = re.compile(r"\.([A-Za-z0-9_.%-]+)\.[0-9a-f]{8}\.part")
+
+
+def names_a_folder(path: str) -> bool:
+    """Whether ``path`` ends with a path separator, so names a folder and never a file.
+
+    ``Path("downloads/")`` is ``Path("downloads")``: the caller must ask before converting.
+    """
+    return path.endswith(("/", os.sep) + ((os.altsep,) if os.altsep else ()))
 
 
 def prepare_folder(directory: str | os.PathLike[str]) -> Path:
